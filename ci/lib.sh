@@ -6,7 +6,7 @@
 #   $WORK/xen/            pristine 4.17.5 tree with patches/ applied (never committed)
 #   $WORK/build-c/        out-of-tree Xen build, CONFIG_RUST=n   (the oracle)
 #   $WORK/build-rust/     out-of-tree Xen build, CONFIG_RUST=y
-#   $WORK/target-xen/     cargo target dir for the Rust archive linked into Xen
+#   $WORK/build-rust/rust/target/  cargo target dir of the Rust archive (per Xen build tree)
 #   $WORK/target-guest/   cargo target dir for the arm64 guest images
 #   $WORK/guests/         guest Images (e.g. guest-tests.Image)
 #   $WORK/boot/           per-boot staging folders and console logs

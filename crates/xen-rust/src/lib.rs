@@ -1,0 +1,9 @@
+//! The umbrella archive Xen links (`libxen_rust.a`, see Makefile.rust).
+//!
+//! Owns nothing but the link: every crate Xen needs is a dependency here, so the archive holds
+//! one copy of `core` and `compiler_builtins`, and each crate's `#[unsafe(no_mangle)]` exports
+//! (declared in include/xen-rust.h) are kept. Cargo features follow Xen's Kconfig switches.
+#![cfg_attr(target_os = "none", no_std)]
+
+// Linked for its exports (xen_rust_glue_selftest, …) and its panic handler.
+pub use xen_rust_glue;

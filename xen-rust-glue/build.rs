@@ -1,0 +1,93 @@
+//! Build script of xen-rust-glue.
+//!
+//! Inside Xen's build (Makefile.rust sets `XEN_OBJTREE` and `XEN_RUST_CFLAGS`) it
+//!  1. runs bindgen over `helpers/helpers.h` with the flags Xen's arm64 build compiles C with,
+//!     so Rust sees `struct domain`, `spinlock_t`, … exactly as this Xen configuration lays
+//!     them out (bindgen's layout assertions are compile-time consts in the output);
+//!  2. compiles `helpers/helpers.c` with those same flags and Xen's cross compiler;
+//!  3. sets `--cfg xen` so the Xen-facing modules are built.
+//! Anywhere else (host `cargo test`), it does nothing and only the host-checkable parts of the
+//! glue are built.
+
+use std::env;
+use std::path::{Path, PathBuf};
+
+fn main() {
+    println!("cargo::rustc-check-cfg=cfg(xen)");
+    println!("cargo::rerun-if-env-changed=XEN_OBJTREE");
+    println!("cargo::rerun-if-env-changed=XEN_RUST_CFLAGS");
+    println!("cargo::rerun-if-env-changed=XEN_CC");
+    println!("cargo::rerun-if-changed=helpers/helpers.h");
+    println!("cargo::rerun-if-changed=helpers/helpers.c");
+
+    let (Ok(objtree), Ok(cflags)) = (env::var("XEN_OBJTREE"), env::var("XEN_RUST_CFLAGS")) else {
+        return;
+    };
+    if env::var("TARGET").as_deref() != Ok("aarch64-unknown-none-softfloat") {
+        panic!("XEN_OBJTREE is set but the target is not aarch64-unknown-none-softfloat");
+    }
+    let objtree = PathBuf::from(objtree);
+    let flags = absolute_include_paths(&objtree, &cflags);
+    // Rebuild when the Xen configuration changes (struct layouts follow it).
+    println!("cargo::rerun-if-changed={}", objtree.join("include/generated/autoconf.h").display());
+    println!("cargo::rustc-cfg=xen");
+
+    compile_helpers(&flags);
+    generate_bindings(&flags);
+}
+
+/// Xen passes `-I./include` style paths relative to its object tree; cargo runs us elsewhere.
+fn absolute_include_paths(objtree: &Path, cflags: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut it = cflags.split_whitespace();
+    while let Some(f) = it.next() {
+        if let Some(p) = f.strip_prefix("-I") {
+            let p = if p.is_empty() { it.next().unwrap_or_default() } else { p };
+            out.push(format!("-I{}", objtree.join(p).display()));
+        } else if f == "-include" {
+            let p = it.next().unwrap_or_default();
+            out.push(f.to_string());
+            out.push(objtree.join(p).display().to_string());
+        } else {
+            out.push(f.to_string());
+        }
+    }
+    out
+}
+
+fn compile_helpers(flags: &[String]) {
+    let cc_bin = env::var("XEN_CC").unwrap_or_else(|_| "aarch64-linux-gnu-gcc".into());
+    let mut build = cc::Build::new();
+    // Exactly Xen's flags: none of cc's defaults (-fPIC, -ffunction-sections, …).
+    build.compiler(&cc_bin).no_default_flags(true).warnings(false).extra_warnings(false).cargo_warnings(false);
+    for f in flags {
+        build.flag(f);
+    }
+    build.file("helpers/helpers.c").compile("xen_glue_helpers");
+}
+
+fn generate_bindings(flags: &[String]) {
+    // libclang understands Xen's flags except the gcc-only and output-shaping ones.
+    let clang_args = flags.iter().filter(|f| {
+        !(f.starts_with("-W") || f.starts_with("-O") || f.starts_with("-M") || f.starts_with("-mcpu")
+            || *f == "-g" || *f == "-pipe" || f.starts_with("-fno-stack-protector"))
+    });
+    let bindings = bindgen::Builder::default()
+        .header("helpers/helpers.h")
+        .clang_arg("--target=aarch64-none-elf")
+        .clang_args(clang_args)
+        .use_core()
+        .ctypes_prefix("core::ffi")
+        .layout_tests(true)
+        .derive_default(false)
+        .generate_comments(false)
+        .allowlist_function("oxx_.*")
+        .allowlist_type("spinlock_t|rwlock_t|domain|vcpu|evtchn|shared_info|vcpu_info")
+        .allowlist_var("E[A-Z0-9]+|DOMID_.*|EVTCHNOP_.*|ECS_.*|NR_VIRQS|VIRQ_.*")
+        // Opaque for now: the event channel crate brings these in with their full layout.
+        .opaque_type("domain|vcpu|evtchn")
+        .generate()
+        .expect("bindgen failed on helpers/helpers.h (see the clang error above)");
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("bindings.rs");
+    bindings.write_to_file(&out).expect("writing bindings.rs");
+}

@@ -1,0 +1,86 @@
+//! References to domains.
+//!
+//! [`DomainRef`] is an RCU read-side reference from `rcu_lock_domain_by_id()`: the domain
+//! cannot be freed while it exists, and dropping it calls `rcu_unlock_domain()`. Code that
+//! must keep a domain across a hypercall takes a counted reference instead ([`DomainRef::get`]).
+
+use crate::bindings as b;
+use crate::errno::Errno;
+use core::ptr::NonNull;
+
+/// A domain kept alive by an RCU read lock; unlocked on drop.
+pub struct DomainRef {
+    d: NonNull<b::domain>,
+}
+
+impl DomainRef {
+    /// `rcu_lock_domain_by_id(id)`: `ESRCH` when no such domain exists (what C returns).
+    pub fn lookup(id: u16) -> Result<Self, Errno> {
+        // SAFETY: rcu_lock_domain_by_id accepts any domid and returns NULL or a domain whose
+        // RCU read lock is held until rcu_unlock_domain.
+        let d = unsafe { b::oxx_rcu_lock_domain_by_id(id) };
+        // INVARIANT: `d` is RCU-locked for as long as this DomainRef lives.
+        NonNull::new(d).map(|d| Self { d }).ok_or(Errno::ESRCH)
+    }
+
+    pub fn id(&self) -> u16 {
+        // SAFETY: `self.d` is a live domain by the type's invariant.
+        unsafe { b::oxx_domain_id(self.d.as_ptr()) }
+    }
+
+    /// A counted reference (`get_domain`); `ESRCH` if the domain is already dying.
+    pub fn get(&self) -> Result<CountedDomain, Errno> {
+        // SAFETY: `self.d` is live; get_domain fails rather than resurrect a dying domain.
+        if unsafe { b::oxx_get_domain(self.d.as_ptr()) } {
+            Ok(CountedDomain { d: self.d })
+        } else {
+            Err(Errno::ESRCH)
+        }
+    }
+
+    /// The raw pointer, for passing back to Xen C.
+    pub fn as_ptr(&self) -> *mut b::domain {
+        self.d.as_ptr()
+    }
+}
+
+impl Drop for DomainRef {
+    fn drop(&mut self) {
+        // SAFETY: `self.d` was RCU-locked by lookup() and is unlocked exactly once, here.
+        unsafe { b::oxx_rcu_unlock_domain(self.d.as_ptr()) }
+    }
+}
+
+/// A domain kept alive by a reference count (`get_domain`); `put_domain` on drop.
+pub struct CountedDomain {
+    d: NonNull<b::domain>,
+}
+
+impl CountedDomain {
+    pub fn id(&self) -> u16 {
+        // SAFETY: the reference count keeps `self.d` allocated.
+        unsafe { b::oxx_domain_id(self.d.as_ptr()) }
+    }
+}
+
+impl Drop for CountedDomain {
+    fn drop(&mut self) {
+        // SAFETY: the count was taken by get() and is dropped exactly once, here.
+        unsafe { b::oxx_put_domain(self.d.as_ptr()) }
+    }
+}
+
+/// The domain of the vCPU running this hypercall (`current->domain`), as a domid.
+pub fn current_domain_id() -> u16 {
+    // SAFETY: `current` always has a domain (the idle domain at boot); we only read its id.
+    unsafe { b::oxx_domain_id(b::oxx_current_domain()) }
+}
+
+/// `vcpu_kick(v)`: make `v` notice a pending event.
+///
+/// # Safety
+/// `v` must point to a vCPU of a domain the caller holds a reference to.
+pub unsafe fn vcpu_kick(v: *mut b::vcpu) {
+    // SAFETY: guaranteed by the caller.
+    unsafe { b::oxx_vcpu_kick(v) }
+}

@@ -1,0 +1,30 @@
+//! xen-rust-glue: the only crate that touches Xen's C.
+//!
+//! Owns: bindgen's view of Xen's types (`bindings`), the `oxx_*` C helpers, and safe wrappers
+//! over them: [`sync::SpinLock`] / [`sync::RwLock`], guest copies ([`guest`]), domain references
+//! ([`domain`]), [`printk!`], vCPU kick, the panic handler and the boot self-test.
+//! Trusts: Xen's C (its locks, copy_{to,from}_guest, RCU domain lookup).
+//! Does not trust: anything a guest hands in — guest addresses become a [`guest::GuestRange`],
+//! validated once, and are only ever accessed through Xen's guest-copy functions.
+//! Built for Xen when Makefile.rust sets `--cfg xen`; on the host only the parts that need no
+//! Xen (errnos, guest ranges, line formatting) are built and unit-tested.
+#![cfg_attr(not(test), no_std)]
+
+pub mod errno;
+pub mod fmt;
+pub mod guest;
+
+#[cfg(xen)]
+pub mod bindings;
+#[cfg(xen)]
+pub mod domain;
+#[cfg(xen)]
+pub mod print;
+#[cfg(xen)]
+pub mod sync;
+#[cfg(xen)]
+mod panic;
+#[cfg(xen)]
+pub mod selftest;
+
+pub use errno::Errno;

@@ -1,0 +1,183 @@
+//! Locks over Xen's `spinlock_t` and `rwlock_t` that own the data they guard.
+//!
+//! The only way to reach the `T` inside a [`SpinLock<T>`] is the guard returned by
+//! [`SpinLock::lock`]; the guard unlocks on drop. So a field guarded by a lock cannot be
+//! touched without holding it, which C can only state in a comment.
+//!
+//! ```ignore
+//! struct Port { state: SpinLock<State> }
+//! let mut st = port.state.lock();
+//! st.pending = true;           // through the guard
+//! drop(st);                    // spin_unlock()
+//! ```
+
+use crate::bindings as b;
+use core::cell::UnsafeCell;
+use core::mem::MaybeUninit;
+use core::ops::{Deref, DerefMut};
+
+/// `T` guarded by a Xen spinlock.
+pub struct SpinLock<T> {
+    lock: UnsafeCell<b::spinlock_t>,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: the data is only reachable through a guard, and Xen's spinlock gives mutual
+// exclusion between pCPUs, so sharing the lock is as safe as sending T.
+unsafe impl<T: Send> Sync for SpinLock<T> {}
+// SAFETY: moving the lock moves T with it; an unlocked spinlock_t holds no pointers.
+unsafe impl<T: Send> Send for SpinLock<T> {}
+
+impl<T> SpinLock<T> {
+    pub fn new(data: T) -> Self {
+        let mut l = MaybeUninit::<b::spinlock_t>::uninit();
+        // SAFETY: spin_lock_init writes a whole SPIN_LOCK_UNLOCKED value into `l`.
+        unsafe { b::oxx_spin_lock_init(l.as_mut_ptr()) };
+        // INVARIANT: the lock is initialised and unlocked; an unlocked spinlock_t is plain data
+        // (no self-pointers), so moving it into Self is what C's `*l = SPIN_LOCK_UNLOCKED` does.
+        // SAFETY: initialised just above.
+        Self { lock: UnsafeCell::new(unsafe { l.assume_init() }), data: UnsafeCell::new(data) }
+    }
+
+    /// `spin_lock()`.
+    pub fn lock(&self) -> SpinLockGuard<'_, T> {
+        // SAFETY: the lock was initialised in new() and lives as long as &self.
+        unsafe { b::oxx_spin_lock(self.lock.get()) };
+        SpinLockGuard { owner: self, irq_flags: None }
+    }
+
+    /// `spin_lock_irqsave()`: for data also touched from interrupt context.
+    pub fn lock_irqsave(&self) -> SpinLockGuard<'_, T> {
+        // SAFETY: as in lock().
+        let flags = unsafe { b::oxx_spin_lock_irqsave(self.lock.get()) };
+        SpinLockGuard { owner: self, irq_flags: Some(flags) }
+    }
+
+    /// `spin_is_locked()`: by anyone. For assertions and the self-test only.
+    pub fn is_locked(&self) -> bool {
+        // SAFETY: reading the lock word of an initialised lock.
+        unsafe { b::oxx_spin_is_locked(self.lock.get()) }
+    }
+}
+
+/// Holds a [`SpinLock`]; gives `&mut T`; unlocks on drop.
+pub struct SpinLockGuard<'a, T> {
+    owner: &'a SpinLock<T>,
+    irq_flags: Option<core::ffi::c_ulong>,
+}
+
+impl<T> Deref for SpinLockGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds the lock, so no one else reaches the data.
+        unsafe { &*self.owner.data.get() }
+    }
+}
+
+impl<T> DerefMut for SpinLockGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in deref(); &mut self makes this the only reference through this guard.
+        unsafe { &mut *self.owner.data.get() }
+    }
+}
+
+impl<T> Drop for SpinLockGuard<'_, T> {
+    fn drop(&mut self) {
+        match self.irq_flags {
+            // SAFETY: this guard took the lock with irqsave and releases it exactly once.
+            Some(f) => unsafe { b::oxx_spin_unlock_irqrestore(self.owner.lock.get(), f) },
+            // SAFETY: this guard took the lock and releases it exactly once.
+            None => unsafe { b::oxx_spin_unlock(self.owner.lock.get()) },
+        }
+    }
+}
+
+/// `T` guarded by a Xen rwlock: many readers or one writer.
+pub struct RwLock<T> {
+    lock: UnsafeCell<b::rwlock_t>,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: readers get &T only (T: Sync), the writer gets &mut T under exclusion (T: Send).
+unsafe impl<T: Send + Sync> Sync for RwLock<T> {}
+// SAFETY: an unlocked rwlock_t holds no pointers.
+unsafe impl<T: Send> Send for RwLock<T> {}
+
+impl<T> RwLock<T> {
+    pub fn new(data: T) -> Self {
+        let mut l = MaybeUninit::<b::rwlock_t>::uninit();
+        // SAFETY: rwlock_init writes a whole RW_LOCK_UNLOCKED value into `l`.
+        unsafe { b::oxx_rwlock_init(l.as_mut_ptr()) };
+        // SAFETY: initialised just above; unlocked rwlock_t is plain data.
+        Self { lock: UnsafeCell::new(unsafe { l.assume_init() }), data: UnsafeCell::new(data) }
+    }
+
+    pub fn read(&self) -> ReadGuard<'_, T> {
+        // SAFETY: initialised lock, alive for &self.
+        unsafe { b::oxx_read_lock(self.lock.get()) };
+        ReadGuard { owner: self }
+    }
+
+    pub fn write(&self) -> WriteGuard<'_, T> {
+        // SAFETY: initialised lock, alive for &self.
+        unsafe { b::oxx_write_lock(self.lock.get()) };
+        WriteGuard { owner: self }
+    }
+
+    /// `rw_is_locked()`: held by anyone, read or write. For assertions and the self-test.
+    pub fn is_locked(&self) -> bool {
+        // SAFETY: reading the lock word of an initialised lock.
+        unsafe { b::oxx_rw_is_locked(self.lock.get()) }
+    }
+
+    /// `rw_is_write_locked()`.
+    pub fn is_write_locked(&self) -> bool {
+        // SAFETY: as above.
+        unsafe { b::oxx_rw_is_write_locked(self.lock.get()) }
+    }
+}
+
+pub struct ReadGuard<'a, T> {
+    owner: &'a RwLock<T>,
+}
+
+impl<T> Deref for ReadGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: a read lock excludes writers; readers only get shared references.
+        unsafe { &*self.owner.data.get() }
+    }
+}
+
+impl<T> Drop for ReadGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: this guard holds one read lock and releases it once.
+        unsafe { b::oxx_read_unlock(self.owner.lock.get()) }
+    }
+}
+
+pub struct WriteGuard<'a, T> {
+    owner: &'a RwLock<T>,
+}
+
+impl<T> Deref for WriteGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the write lock excludes everyone else.
+        unsafe { &*self.owner.data.get() }
+    }
+}
+
+impl<T> DerefMut for WriteGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the write lock excludes everyone else.
+        unsafe { &mut *self.owner.data.get() }
+    }
+}
+
+impl<T> Drop for WriteGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: this guard holds the write lock and releases it once.
+        unsafe { b::oxx_write_unlock(self.owner.lock.get()) }
+    }
+}
