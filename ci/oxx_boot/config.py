@@ -1,0 +1,803 @@
+"""Reading and validating ImageBuilder-format configuration files.
+
+The format is the one Xen's ImageBuilder (scripts/uboot-script-gen) sources with bash:
+``NAME="value"``, ``NAME[n]="value"``, ``#`` comments and blank lines.  We never run
+bash on it: every line is parsed here, so an unknown or malformed variable fails with
+a message that names the file, the line and the variable.
+
+The result is a :class:`Config`: plain values, every file resolved against the
+directory given with ``--dir`` (ImageBuilder's ``-d``).  Everything downstream
+(memory placement, the /chosen tree, both output modes) starts from it.
+"""
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+MiB = 1024 * 1024
+PAGE = 4096
+# Xen 4.17: MAX_SHM_ID_LENGTH is 16 bytes including the terminating NUL.
+MAX_SHM_ID_LEN = 15
+# Highest port the FIFO ABI can name (2^17 - 1); port 0 is never valid.
+MAX_EVTCHN_PORT = (1 << 17) - 1
+
+# ---------------------------------------------------------------------------
+# Variables
+
+SCALAR_VARS = (
+    "MEMORY_START", "MEMORY_END", "XEN", "XEN_CMD", "DEVICE_TREE", "NUM_DOMUS",
+    "LOAD_CMD", "UBOOT_SOURCE", "UBOOT_SCRIPT", "BOOT_CMD",
+)
+ARRAY_VARS = (
+    "DOMU_KERNEL", "DOMU_MEM", "DOMU_VCPUS", "DOMU_CMD", "DOMU_RAMDISK", "DOMU_ENHANCED",
+    "DOMU_STATIC_MEM", "DOMU_DIRECT_MAP", "DOMU_SHARED_MEM", "DOMU_STATIC_EVTCHNS",
+)
+# ImageBuilder variables this tool deliberately does not implement (rejected with a
+# more specific message than a plain typo gets).
+IMAGEBUILDER_ONLY = frozenset((
+    "DOM0_KERNEL", "DOM0_RAMDISK", "DOM0_CMD", "DOM0_MEM", "DOM0_VCPUS", "DOM0_COLORS",
+    "DOM0_ROOTFS", "DOM0_LOAD", "XEN_LOAD", "DOMU_LOAD", "XEN_COLORS", "XEN_POLICY",
+    "XEN_STATIC_HEAP", "NUM_DT_OVERLAY", "DT_OVERLAY", "PASSTHROUGH_DTS_REPO",
+    "LOPPER_PATH", "LOPPER_CMD", "DOMU_PASSTHROUGH_PATHS", "DOMU_PASSTHROUGH_DTB",
+    "DOMU_ROOTFS", "DOMU_NOBOOT", "DOMU_COLORS", "DOMU_CPUPOOL", "DOMU_DRIVER_DOMAIN",
+    "DOMU_VPL011", "DOMU_NR_SPIS", "DOMU_MAPTRACK_FRAMES", "DOMU_CAPS", "DOMU_TRAP_UNMAP",
+    "DOMU_VCPU_HARD_AFFINITY", "DOMU_NAME", "CPUPOOL", "NUM_CPUPOOLS", "LINUX",
+    "LINUX_CMD", "LINUX_RAMDISK", "BITSTREAM", "NUM_BOOT_AUX_FILE", "BOOT_AUX_FILE",
+    "APPEND_EXTRA_CMDS", "FDTEDIT", "FIT", "FIT_ENC_KEY_DIR", "FIT_ENC_UB_DTB", "EFI",
+    "PREPEND_PATH", "GPT",
+))
+
+# ImageBuilder's defaults (scripts/uboot-script-gen, xen_config()).
+DEFAULT_XEN_CMD = ("console=dtuart dtuart=serial0 dom0_mem=1G dom0_max_vcpus=1 "
+                   "bootscrub=0 vwfi=native sched=null")
+DEFAULT_DOMU_MEM_MIB = 512
+DEFAULT_DOMU_VCPUS = 1
+DEFAULT_DOMU_CMD = "console=ttyAMA0"
+# ImageBuilder's -t shorthands.
+LOAD_CMD_ALIASES = {"tftp": "tftpb", "sd": "load mmc 0:1", "scsi": "load scsi 0:1",
+                    "usb": "fatload usb 0:1"}
+BOOT_CMDS = ("booti", "bootefi", "none")
+
+
+# ---------------------------------------------------------------------------
+# Diagnostics
+
+class ConfigError(Exception):
+    """One or more problems with a configuration; ``messages`` lists them all."""
+
+    def __init__(self, messages: List[str]):
+        super().__init__("\n".join(messages))
+        self.messages = list(messages)
+
+
+@dataclass(frozen=True)
+class Where:
+    file: str
+    line: Optional[int] = None
+
+    def __str__(self):
+        return self.file if self.line is None else "%s:%d" % (self.file, self.line)
+
+
+class Diag:
+    def __init__(self, lax: bool = False):
+        self.errors: List[str] = []
+        self.warnings: List[str] = []
+        self.lax = lax
+
+    def error(self, where, var: str, msg: str):
+        self.errors.append("%s: %s: %s" % (where, var, msg))
+
+    def warn(self, where, var: str, msg: str):
+        self.warnings.append("%s: %s: %s" % (where, var, msg))
+
+    def xen_rule(self, where, var: str, msg: str):
+        """A rule Xen 4.17 would enforce (or crash on): an error unless --lax."""
+        if self.lax:
+            self.warn(where, var, msg + " (allowed by --lax)")
+        else:
+            self.error(where, var, msg + " (use --lax to generate it anyway)")
+
+    def check(self):
+        if self.errors:
+            raise ConfigError(self.errors)
+
+
+# ---------------------------------------------------------------------------
+# Lexing: one bash assignment per line
+
+@dataclass
+class Assign:
+    name: str
+    index: Optional[int]
+    value: str
+    where: Where
+
+    @property
+    def label(self):
+        return self.name if self.index is None else "%s[%d]" % (self.name, self.index)
+
+
+_ASSIGN_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:\[([^\]]*)\])?=")
+_SHELL_META = set(";&|<>()")
+
+
+def _lex_value(text: str, where: Where, label: str, diag: Diag) -> Optional[str]:
+    """The value of one assignment (what follows '='), with bash quoting rules for the
+    subset we accept: "..." (escapes \\ \" \\$ \\`), '...', unquoted words, adjacent
+    pieces concatenated, then optional whitespace and a # comment."""
+    out = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == '"':
+            i += 1
+            while True:
+                if i >= n:
+                    diag.error(where, label, "unterminated double quote "
+                               "(values must fit on one line)")
+                    return None
+                c = text[i]
+                if c == '"':
+                    i += 1
+                    break
+                if c == "\\" and i + 1 < n and text[i + 1] in '"\\$`':
+                    out.append(text[i + 1])
+                    i += 2
+                    continue
+                if c in "$`":
+                    diag.error(where, label, "shell expansion (%r) is not supported: "
+                               "write the value out" % c)
+                    return None
+                out.append(c)
+                i += 1
+        elif c == "'":
+            j = text.find("'", i + 1)
+            if j < 0:
+                diag.error(where, label, "unterminated single quote "
+                           "(values must fit on one line)")
+                return None
+            out.append(text[i + 1:j])
+            i = j + 1
+        elif c in " \t":
+            rest = text[i:].strip()
+            if rest and not rest.startswith("#"):
+                diag.error(where, label, "unexpected text after the value: %r "
+                           "(quote values that contain spaces; one assignment per line)"
+                           % rest)
+                return None
+            break
+        elif c == "#" and not out:
+            # NAME=#x: bash would take '#x' as the value; refuse the ambiguity.
+            diag.error(where, label, "value starts with '#': quote it")
+            return None
+        elif c in "$`":
+            diag.error(where, label, "shell expansion (%r) is not supported: "
+                       "write the value out" % c)
+            return None
+        elif c in _SHELL_META:
+            diag.error(where, label, "shell syntax %r is not supported "
+                       "(one plain assignment per line)" % c)
+            return None
+        elif c == "\\":
+            if i + 1 >= n:
+                diag.error(where, label, "line continuation is not supported")
+                return None
+            out.append(text[i + 1])
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def lex_assignment(line: str, where: Where, diag: Diag) -> Optional[Assign]:
+    """Parse one non-blank, non-comment line; None (with an error) if malformed."""
+    s = line.strip()
+    m = _ASSIGN_RE.match(s)
+    if not m:
+        word = re.match(r"[^\s=\[]*", s).group(0) or s[:20]
+        diag.error(where, word, "not a variable assignment (expected NAME=\"value\" or "
+                   "NAME[n]=\"value\"; shell commands are not supported)")
+        return None
+    name, idx_text = m.group(1), m.group(2)
+    label = name if idx_text is None else "%s[%s]" % (name, idx_text)
+    index = None
+    if idx_text is not None:
+        if not re.fullmatch(r"[0-9]+", idx_text.strip()):
+            diag.error(where, label, "array index must be a plain decimal number")
+            return None
+        index = int(idx_text.strip(), 10)
+    value = _lex_value(s[m.end():], where, label, diag)
+    if value is None:
+        return None
+    return Assign(name, index, value, where)
+
+
+def parse_override(text: str, where: Where, diag: Diag) -> Optional[Assign]:
+    """A command-line ``NAME=VALUE`` / ``NAME[n]=VALUE``: the value is taken as is
+    (the shell that ran us already did the quoting)."""
+    m = _ASSIGN_RE.match(text)
+    if not m:
+        diag.error(where, text.split("=")[0] or text, "expected NAME=VALUE or NAME[n]=VALUE")
+        return None
+    name, idx_text = m.group(1), m.group(2)
+    label = name if idx_text is None else "%s[%s]" % (name, idx_text)
+    if idx_text is not None and not re.fullmatch(r"[0-9]+", idx_text):
+        diag.error(where, label, "array index must be a plain decimal number")
+        return None
+    return Assign(name, None if idx_text is None else int(idx_text, 10),
+                  text[m.end():], where)
+
+
+def lex_text(text: str, filename: str, diag: Diag) -> List[Assign]:
+    out = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        a = lex_assignment(s, Where(filename, lineno), diag)
+        if a is not None:
+            out.append(a)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Numbers and strings
+
+def parse_int(text: str) -> Optional[int]:
+    """A non-negative integer the way bash arithmetic reads it: 0x.. hex, 0.. octal,
+    otherwise decimal.  None if it is not one."""
+    t = text.strip()
+    if re.fullmatch(r"0[xX][0-9a-fA-F]+", t):
+        return int(t, 16)
+    if re.fullmatch(r"0[0-7]*", t):
+        return int(t, 8)
+    if re.fullmatch(r"[1-9][0-9]*", t):
+        return int(t, 10)
+    return None
+
+
+def _check_dt_string(value: str, where, label: str, diag: Diag) -> bool:
+    """Strings end up inside double quotes in a u-boot script (hush expands $ there)
+    and in a DTS file: refuse the characters neither can carry verbatim."""
+    bad = sorted(set(c for c in value if c in '"\\$' or ord(c) < 0x20 or ord(c) == 0x7f))
+    if bad:
+        diag.error(where, label, "contains characters that cannot be passed through a "
+                   "u-boot script: %s" % " ".join(repr(c) for c in bad))
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------
+# The model
+
+@dataclass
+class FileRef:
+    var: str                 # e.g. "DOMU_KERNEL[0]"
+    value: str               # as written in the config
+    path: str                # absolute path on this machine
+    name: str                # path inside the output folder / TFTP root
+    where: Where
+
+    @property
+    def exists(self):
+        return os.path.isfile(self.path)
+
+
+@dataclass
+class SharedMem:
+    shm_id: str
+    host: int
+    guest: int
+    size: int
+    host_text: str           # ImageBuilder names the node after the text as written
+    where: Where
+
+
+@dataclass
+class Evtchn:
+    local_port: int
+    remote_index: int
+    remote_port: int
+    where: Where
+
+
+@dataclass
+class Domain:
+    index: int
+    kernel: FileRef
+    mem_mib: int
+    vcpus: int
+    cmd: str
+    ramdisk: Optional[FileRef] = None
+    enhanced: Optional[str] = None            # "enabled" / "no-xenstore" / None
+    static_mem: List[Tuple[int, int]] = field(default_factory=list)
+    direct_map: bool = False
+    shared_mem: Optional[SharedMem] = None
+    evtchns: List[Evtchn] = field(default_factory=list)
+
+    @property
+    def domid(self):
+        # Xen 4.17 dom0less with no dom0: domUs get domids 1.. in /chosen order.
+        return self.index + 1
+
+
+@dataclass
+class Config:
+    path: str
+    dir: str
+    memory_start: int
+    memory_end: int
+    xen: FileRef
+    xen_cmd: str
+    device_tree: FileRef
+    domains: List[Domain]
+    load_cmd: Optional[str]
+    uboot_source: str
+    uboot_script: str
+    boot_cmd: str
+    warnings: List[str] = field(default_factory=list)
+    where: Dict[str, Where] = field(default_factory=dict)
+    lax: bool = False
+
+    @property
+    def name(self):
+        base = os.path.basename(self.path)
+        return base[:-4] if base.endswith(".cfg") else base
+
+    def files(self) -> List[FileRef]:
+        out = [self.xen, self.device_tree]
+        for d in self.domains:
+            out.append(d.kernel)
+            if d.ramdisk:
+                out.append(d.ramdisk)
+        return out
+
+
+# ---------------------------------------------------------------------------
+# Validation
+
+def _file_ref(var: str, value: str, where: Where, base_dir: str, diag: Diag,
+              must_exist: bool = True) -> Optional[FileRef]:
+    if not value:
+        diag.error(where, var, "empty file name")
+        return None
+    if any(c.isspace() for c in value):
+        diag.error(where, var, "file names with spaces are not supported")
+        return None
+    if not _check_dt_string(value, where, var, diag):
+        return None
+    path = os.path.normpath(value if os.path.isabs(value) else os.path.join(base_dir, value))
+    rel = os.path.relpath(path, base_dir)
+    # Inside --dir: keep the relative path (what ImageBuilder's load commands use).
+    # Elsewhere: the file is staged under its base name.
+    name = rel if not rel.startswith("..") else os.path.basename(path)
+    ref = FileRef(var, value, path, name, where)
+    if must_exist:
+        if not os.path.exists(path):
+            diag.error(where, var, "file %s does not exist" % path)
+            return None
+        if not os.path.isfile(path):
+            diag.error(where, var, "%s is not a regular file" % path)
+            return None
+        if os.path.getsize(path) == 0:
+            diag.error(where, var, "file %s is empty" % path)
+            return None
+    return ref
+
+
+def _is_arm64_image(path: str) -> bool:
+    with open(path, "rb") as f:
+        head = f.read(64)
+    return len(head) >= 64 and head[56:60] == b"ARM\x64"
+
+
+def _is_dtb(path: str) -> bool:
+    with open(path, "rb") as f:
+        return f.read(4) == b"\xd0\x0d\xfe\xed"
+
+
+def load_config(path: str, base_dir: str, overrides: List[str] = (), lax: bool = False,
+                load_cmd: Optional[str] = None, need_load_cmd: bool = True,
+                allow_missing_dtb: bool = True) -> Config:
+    """Read, check and resolve a configuration.  Raises ConfigError listing every
+    problem found.  ``overrides`` are extra ``NAME=value`` / ``NAME[n]=value`` lines
+    applied after the file (like ImageBuilder's config being sourced, then -t/-o)."""
+    diag = Diag(lax)
+    cfg_name = path
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise ConfigError(["%s: cannot read config: %s" % (path, e.strerror)])
+    except UnicodeDecodeError:
+        raise ConfigError(["%s: config is not UTF-8 text" % path])
+    if not os.path.isdir(base_dir):
+        raise ConfigError(["--dir %s: not a directory" % base_dir])
+    base_dir = os.path.abspath(base_dir)
+
+    assigns = lex_text(text, cfg_name, diag)
+    for i, ov in enumerate(overrides, 1):
+        a = parse_override(ov, Where("--set", i), diag)
+        if a is not None:
+            assigns.append(a)
+
+    scalars: Dict[str, Assign] = {}
+    arrays: Dict[str, Dict[int, Assign]] = {}
+    for a in assigns:
+        if a.name in SCALAR_VARS:
+            if a.index is not None:
+                diag.error(a.where, a.label, "%s is not an array" % a.name)
+                continue
+            scalars[a.name] = a            # bash semantics: the last assignment wins
+        elif a.name in ARRAY_VARS:
+            if a.index is None:
+                diag.error(a.where, a.name, "%s is an array: write %s[n]=..."
+                           % (a.name, a.name))
+                continue
+            arrays.setdefault(a.name, {})[a.index] = a
+        elif a.name in IMAGEBUILDER_ONLY:
+            diag.error(a.where, a.label, "unsupported variable %s (an ImageBuilder "
+                       "variable this tool does not implement; see docs/imagebuilder.md)"
+                       % a.name)
+        else:
+            diag.error(a.where, a.label, "unsupported variable %s (not an ImageBuilder "
+                       "variable this tool knows)" % a.name)
+
+    cfg_where = Where(cfg_name)
+
+    def scalar(name) -> Optional[Assign]:
+        return scalars.get(name)
+
+    def num(name, a: Assign, minimum=0) -> Optional[int]:
+        v = parse_int(a.value)
+        if v is None:
+            diag.error(a.where, a.label, "not a number: %r" % a.value)
+            return None
+        if v < minimum:
+            diag.error(a.where, a.label, "must be at least %d (got %r)" % (minimum, a.value))
+            return None
+        return v
+
+    # --- memory window
+    mem = {}
+    for name in ("MEMORY_START", "MEMORY_END"):
+        a = scalar(name)
+        if a is None:
+            diag.error(cfg_where, name, "not set (ImageBuilder needs it to place the images)")
+            mem[name] = None
+        else:
+            mem[name] = num(name, a)
+    ms, me = mem["MEMORY_START"], mem["MEMORY_END"]
+    if ms is not None and me is not None and me <= ms:
+        diag.error(scalar("MEMORY_END").where, "MEMORY_END",
+                   "0x%x is not above MEMORY_START 0x%x" % (me, ms))
+    if ms is not None and ms % PAGE:
+        diag.error(scalar("MEMORY_START").where, "MEMORY_START", "not 4 KiB aligned")
+
+    # --- Xen, device tree, command line
+    xen = None
+    a = scalar("XEN")
+    if a is None:
+        diag.error(cfg_where, "XEN", "not set (this tool only boots Xen; ImageBuilder's "
+                   "LINUX mode is not supported)")
+    else:
+        xen = _file_ref("XEN", a.value, a.where, base_dir, diag)
+        if xen and not _is_arm64_image(xen.path):
+            diag.error(a.where, "XEN", "%s is not an arm64 Image (no 'ARM\\x64' magic at "
+                       "offset 0x38): use the 'xen' binary, not xen-syms" % xen.path)
+            xen = None
+
+    dtb = None
+    a = scalar("DEVICE_TREE")
+    if a is None:
+        diag.error(cfg_where, "DEVICE_TREE", "not set")
+    else:
+        dtb = _file_ref("DEVICE_TREE", a.value, a.where, base_dir, diag,
+                        must_exist=not allow_missing_dtb)
+        if dtb and dtb.exists and not _is_dtb(dtb.path):
+            diag.error(a.where, "DEVICE_TREE", "%s is not a flattened device tree "
+                       "(bad magic)" % dtb.path)
+            dtb = None
+
+    a = scalar("XEN_CMD")
+    if a is None or a.value == "":
+        xen_cmd = DEFAULT_XEN_CMD
+        diag.warn(a.where if a else cfg_where, "XEN_CMD", "not set: using ImageBuilder's "
+                  "default %r, which prints nothing on QEMU virt" % DEFAULT_XEN_CMD)
+    else:
+        xen_cmd = a.value
+        _check_dt_string(xen_cmd, a.where, "XEN_CMD", diag)
+        if re.search(r"(^|\s)dtuart=serial0(\s|$)", xen_cmd):
+            diag.warn(a.where, "XEN_CMD", "dtuart=serial0 prints nothing on QEMU virt "
+                      "(its DTB has no /aliases): use console=dtuart alone")
+
+    # --- load / boot commands, outputs
+    lc = scalar("LOAD_CMD")
+    load = load_cmd if load_cmd is not None else (lc.value if lc else None)
+    if load is not None:
+        load = LOAD_CMD_ALIASES.get(load, load)
+        if not load.strip():
+            load = None
+        elif lc is not None and load_cmd is None:
+            _check_dt_string(load, lc.where, "LOAD_CMD", diag)
+    if load is None and need_load_cmd:
+        diag.error(lc.where if lc else cfg_where, "LOAD_CMD", "not set (needed for the "
+                   "u-boot script; e.g. LOAD_CMD=\"tftpb\")")
+
+    outputs = {}
+    for name, default in (("UBOOT_SOURCE", "boot.source"), ("UBOOT_SCRIPT", "boot.scr")):
+        a = scalar(name)
+        v = a.value if a else default
+        if not re.fullmatch(r"[A-Za-z0-9._+-]+", v) or v in (".", ".."):
+            diag.error(a.where if a else cfg_where, name,
+                       "must be a plain file name (got %r)" % v)
+            v = default
+        outputs[name] = v
+    if outputs["UBOOT_SOURCE"] == outputs["UBOOT_SCRIPT"]:
+        diag.error(cfg_where, "UBOOT_SCRIPT", "same file name as UBOOT_SOURCE")
+
+    a = scalar("BOOT_CMD")
+    boot_cmd = a.value if a and a.value else "booti"
+    if boot_cmd not in BOOT_CMDS:
+        diag.error(a.where, "BOOT_CMD", "unsupported value %r (one of: %s)"
+                   % (boot_cmd, ", ".join(BOOT_CMDS)))
+
+    # --- domains
+    domains: List[Domain] = []
+    a = scalar("NUM_DOMUS")
+    num_domus = None
+    if a is None:
+        diag.error(cfg_where, "NUM_DOMUS", "not set (this tool boots dom0less domUs only)")
+    else:
+        num_domus = num("NUM_DOMUS", a)
+        if num_domus == 0:
+            diag.error(a.where, "NUM_DOMUS", "must be at least 1: Xen 4.17 with no dom0 "
+                       "and no domU has nothing to run")
+            num_domus = None
+    if num_domus is not None:
+        for var, entries in sorted(arrays.items()):
+            for idx, e in sorted(entries.items()):
+                if idx >= num_domus:
+                    diag.error(e.where, e.label, "index %d is not below NUM_DOMUS=%d"
+                               % (idx, num_domus))
+        kernels = arrays.get("DOMU_KERNEL", {})
+        for i in range(num_domus):
+            if i not in kernels:
+                diag.error(scalar("NUM_DOMUS").where, "DOMU_KERNEL[%d]" % i,
+                           "not set but NUM_DOMUS=%d needs it" % num_domus)
+
+        def arr(name, i) -> Optional[Assign]:
+            return arrays.get(name, {}).get(i)
+
+        for i in range(num_domus):
+            ka = arr("DOMU_KERNEL", i)
+            if ka is None:
+                continue
+            kernel = _file_ref(ka.label, ka.value, ka.where, base_dir, diag)
+            d = Domain(index=i, kernel=kernel, mem_mib=DEFAULT_DOMU_MEM_MIB,
+                       vcpus=DEFAULT_DOMU_VCPUS, cmd=DEFAULT_DOMU_CMD)
+            e = arr("DOMU_MEM", i)
+            if e:
+                v = num(e.label, e, minimum=1)
+                if v is not None:
+                    d.mem_mib = v
+            e = arr("DOMU_VCPUS", i)
+            if e:
+                v = num(e.label, e, minimum=1)
+                if v is not None:
+                    d.vcpus = v
+            e = arr("DOMU_CMD", i)
+            if e and e.value:
+                if _check_dt_string(e.value, e.where, e.label, diag):
+                    d.cmd = e.value
+            e = arr("DOMU_RAMDISK", i)
+            if e and e.value:
+                d.ramdisk = _file_ref(e.label, e.value, e.where, base_dir, diag)
+            e = arr("DOMU_ENHANCED", i)
+            if e and e.value:
+                # ImageBuilder: 1 -> "enabled", 2 -> "no-xenstore", 0 -> nothing.  The
+                # property strings themselves are accepted too.
+                v = {"0": None, "1": "enabled", "2": "no-xenstore",
+                     "enabled": "enabled", "no-xenstore": "no-xenstore"}.get(e.value, "?")
+                if v == "?":
+                    diag.error(e.where, e.label, "must be 0, 1, 2, \"enabled\" or "
+                               "\"no-xenstore\" (got %r)" % e.value)
+                else:
+                    d.enhanced = v
+                    if v == "enabled":
+                        diag.xen_rule(e.where, e.label, "xen,enhanced = \"enabled\" needs a "
+                                      "dom0 running xenstored: Xen 4.17 panics without one; "
+                                      "use 2 (\"no-xenstore\")")
+            e = arr("DOMU_STATIC_MEM", i)
+            if e and e.value:
+                words = e.value.split()
+                vals = [parse_int(w) for w in words]
+                if None in vals:
+                    diag.error(e.where, e.label, "not a number: %r"
+                               % words[vals.index(None)])
+                elif not words or len(words) % 2:
+                    diag.error(e.where, e.label, "needs \"BASE SIZE\" pairs (got %d "
+                               "numbers)" % len(words))
+                else:
+                    banks = list(zip(vals[0::2], vals[1::2]))
+                    for base, size in banks:
+                        if base % PAGE or size % PAGE or size == 0:
+                            diag.error(e.where, e.label, "bank 0x%x+0x%x is not 4 KiB "
+                                       "aligned / non-empty" % (base, size))
+                    d.static_mem = banks
+                    total = sum(s for _, s in banks)
+                    ma = arr("DOMU_MEM", i)
+                    if total != d.mem_mib * MiB:
+                        diag.xen_rule(ma.where if ma else e.where, "DOMU_MEM[%d]" % i,
+                                      "is %d MiB but DOMU_STATIC_MEM[%d] totals 0x%x bytes:"
+                                      " Xen 4.17 refuses a domain whose memory does not "
+                                      "match its static banks" % (d.mem_mib, i, total))
+                    d.direct_map = True      # ImageBuilder's default with static memory
+            e = arr("DOMU_DIRECT_MAP", i)
+            if e and e.value:
+                if e.value not in ("0", "1"):
+                    diag.error(e.where, e.label, "must be 0 or 1 (got %r)" % e.value)
+                elif not d.static_mem:
+                    diag.error(e.where, e.label, "only applies with DOMU_STATIC_MEM[%d] "
+                               "(ImageBuilder ignores it; we refuse)" % i)
+                else:
+                    d.direct_map = e.value == "1"
+            e = arr("DOMU_SHARED_MEM", i)
+            if e and e.value:
+                words = e.value.split()
+                if len(words) == 3:
+                    diag.error(e.where, e.label, "\"SHM-ID GPA SIZE\" (host address chosen "
+                               "by Xen) needs Xen 4.19+: write \"SHM-ID HPA GPA SIZE\"")
+                elif len(words) != 4:
+                    diag.error(e.where, e.label, "needs \"SHM-ID HPA GPA SIZE\" (got %d "
+                               "words; one region per domain)" % len(words))
+                else:
+                    shm_id = words[0]
+                    vals = [parse_int(w) for w in words[1:]]
+                    if None in vals:
+                        diag.error(e.where, e.label, "not a number: %r"
+                                   % words[1 + vals.index(None)])
+                    elif len(shm_id) > MAX_SHM_ID_LEN:
+                        diag.error(e.where, e.label, "SHM-ID %r is longer than %d "
+                                   "characters (Xen 4.17 MAX_SHM_ID_LENGTH)"
+                                   % (shm_id, MAX_SHM_ID_LEN))
+                    elif not _check_dt_string(shm_id, e.where, e.label, diag):
+                        pass
+                    elif any(v % PAGE for v in vals) or vals[2] == 0:
+                        diag.error(e.where, e.label, "HPA, GPA and SIZE must be 4 KiB "
+                                   "aligned and SIZE non-zero")
+                    else:
+                        d.shared_mem = SharedMem(shm_id, vals[0], vals[1], vals[2],
+                                                 words[1], e.where)
+            e = arr("DOMU_STATIC_EVTCHNS", i)
+            if e and e.value:
+                d.evtchns = _parse_evtchns(e, num_domus, diag)
+            domains.append(d)
+
+    _check_cross_domain(domains, arrays, diag)
+    if ms is not None and me is not None:
+        for d in domains:
+            regions = [("DOMU_STATIC_MEM[%d]" % d.index, b, s) for b, s in d.static_mem]
+            if d.shared_mem:
+                regions.append(("DOMU_SHARED_MEM[%d]" % d.index, d.shared_mem.host,
+                                d.shared_mem.size))
+            for var, b, s in regions:
+                where = arrays[var.split("[")[0]][d.index].where
+                if b < ms or b + s > me:
+                    diag.xen_rule(where, var, "host region 0x%x-0x%x is outside "
+                                  "MEMORY_START..MEMORY_END (0x%x-0x%x)" % (b, b + s, ms, me))
+
+    diag.check()
+    cfg = Config(path=os.path.abspath(path), dir=base_dir, memory_start=ms, memory_end=me,
+                 xen=xen, xen_cmd=xen_cmd, device_tree=dtb, domains=domains,
+                 load_cmd=load, uboot_source=outputs["UBOOT_SOURCE"],
+                 uboot_script=outputs["UBOOT_SCRIPT"], boot_cmd=boot_cmd,
+                 warnings=diag.warnings, lax=lax)
+    cfg.where = {k: v.where for k, v in scalars.items()}
+    for name, entries in arrays.items():
+        for idx, e in entries.items():
+            cfg.where[e.label] = e.where
+    return cfg
+
+
+def _parse_evtchns(e: Assign, num_domus: int, diag: Diag) -> List[Evtchn]:
+    """"LOCAL_PORT REMOTE_DOMU_INDEX REMOTE_PORT; ..." (ImageBuilder's syntax)."""
+    out = []
+    for part in e.value.split(";"):
+        if not part.strip():
+            continue                       # tolerate a trailing ';'
+        words = part.split()
+        if len(words) != 3:
+            diag.error(e.where, e.label, "malformed definition %r: needs \"LOCAL_PORT "
+                       "REMOTE_DOMU_INDEX REMOTE_PORT\"" % part.strip())
+            continue
+        if not all(re.fullmatch(r"[0-9]+", w) for w in words):
+            diag.error(e.where, e.label, "malformed definition %r: ports and the domain "
+                       "index are decimal numbers" % part.strip())
+            continue
+        lp, ri, rp = (int(w, 10) for w in words)
+        ok = True
+        for port in (lp, rp):
+            if not 1 <= port <= MAX_EVTCHN_PORT:
+                diag.error(e.where, e.label, "port %d in %r is out of range 1..%d"
+                           % (port, part.strip(), MAX_EVTCHN_PORT))
+                ok = False
+        if ri >= num_domus:
+            diag.error(e.where, e.label, "remote domain index %d in %r is out of range "
+                       "(NUM_DOMUS=%d)" % (ri, part.strip(), num_domus))
+            ok = False
+        if ri == e.index and rp == lp:
+            diag.error(e.where, e.label, "%r connects port %d to itself"
+                       % (part.strip(), lp))
+            ok = False
+        if ok:
+            out.append(Evtchn(lp, ri, rp, e.where))
+    seen = set()
+    for ev in out:
+        if ev.local_port in seen:
+            diag.error(e.where, e.label, "local port %d is defined twice" % ev.local_port)
+        seen.add(ev.local_port)
+    return out
+
+
+def _check_cross_domain(domains: List[Domain], arrays, diag: Diag):
+    by_index = {d.index: d for d in domains}
+    # Static event channels: each peer endpoint must exist and point back.
+    for d in domains:
+        for ev in d.evtchns:
+            label = "DOMU_STATIC_EVTCHNS[%d]" % d.index
+            peer = by_index.get(ev.remote_index)
+            if peer is None:
+                continue
+            back = [p for p in peer.evtchns if p.local_port == ev.remote_port]
+            if not back:
+                diag.error(ev.where, label, "peer endpoint (domU %d, port %d) is not defined "
+                           "in DOMU_STATIC_EVTCHNS[%d]" % (ev.remote_index, ev.remote_port,
+                                                           ev.remote_index))
+            elif back[0].remote_index != d.index or back[0].remote_port != ev.local_port:
+                diag.xen_rule(ev.where, label, "port %d -> (domU %d, port %d), but that "
+                              "endpoint points to (domU %d, port %d)"
+                              % (ev.local_port, ev.remote_index, ev.remote_port,
+                                 back[0].remote_index, back[0].remote_port))
+        if d.evtchns and d.enhanced is None:
+            diag.warn(d.evtchns[0].where, "DOMU_STATIC_EVTCHNS[%d]" % d.index,
+                      "domain has no DOMU_ENHANCED: Xen's booting.txt asks for "
+                      "xen,enhanced = \"no-xenstore\" (DOMU_ENHANCED[%d]=2)" % d.index)
+    # Static shared memory: one SHM-ID, one host region.
+    seen: Dict[str, SharedMem] = {}
+    for d in domains:
+        s = d.shared_mem
+        if s is None:
+            continue
+        other = seen.get(s.shm_id)
+        if other is None:
+            for o in seen.values():
+                if s.host < o.host + o.size and o.host < s.host + s.size:
+                    diag.xen_rule(s.where, "DOMU_SHARED_MEM[%d]" % d.index,
+                                  "region %r overlaps region %r" % (s.shm_id, o.shm_id))
+            seen[s.shm_id] = s
+        elif (other.host, other.size) != (s.host, s.size):
+            diag.xen_rule(s.where, "DOMU_SHARED_MEM[%d]" % d.index,
+                          "SHM-ID %r was given host region 0x%x+0x%x elsewhere; here "
+                          "0x%x+0x%x (Xen requires an exact match)"
+                          % (s.shm_id, other.host, other.size, s.host, s.size))
+    # Static memory banks must not overlap each other or shared memory.
+    banks = []
+    for d in domains:
+        for b, sz in d.static_mem:
+            banks.append(("DOMU_STATIC_MEM[%d]" % d.index, b, sz))
+        if d.shared_mem:
+            banks.append(("DOMU_SHARED_MEM[%d]" % d.index, d.shared_mem.host,
+                          d.shared_mem.size))
+    for i, (va, ba, sa) in enumerate(banks):
+        for vb, bb, sb in banks[i + 1:]:
+            if va.startswith("DOMU_SHARED_MEM") and vb.startswith("DOMU_SHARED_MEM"):
+                continue                    # handled above
+            if ba < bb + sb and bb < ba + sa:
+                name, idx = vb.split("[")
+                where = arrays[name][int(idx[:-1])].where
+                diag.xen_rule(where, vb, "host region 0x%x+0x%x overlaps %s (0x%x+0x%x)"
+                              % (bb, sb, va, ba, sa))

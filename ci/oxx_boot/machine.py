@@ -1,0 +1,150 @@
+"""The QEMU machine: flags, device tree dumps, and facts read back from a DTB."""
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+from .config import MiB
+
+QEMU = "qemu-system-aarch64"
+UBOOT_BIN = "/usr/lib/u-boot/qemu_arm64/u-boot.bin"
+RAM_BASE = 0x40000000            # QEMU virt
+
+
+class ToolError(Exception):
+    """Something outside the config went wrong (missing program, QEMU failure)."""
+
+
+@dataclass(frozen=True)
+class MachineSpec:
+    gic: int = 2
+    smp: int = 2
+    mem_mib: int = 2048
+    cpu: str = "cortex-a57"
+
+    def machine_args(self) -> List[str]:
+        return ["-machine", "virt,virtualization=on,gic-version=%d" % self.gic,
+                "-cpu", self.cpu, "-smp", str(self.smp), "-m", str(self.mem_mib)]
+
+    def describe(self):
+        return "gic-version=%d, -smp %d, -m %d" % (self.gic, self.smp, self.mem_mib)
+
+
+def need(program: str):
+    if shutil.which(program) is None:
+        raise ToolError("%s not found (Debian package: %s)" % (program, {
+            "dtc": "device-tree-compiler", "fdtget": "device-tree-compiler",
+            "mkimage": "u-boot-tools", QEMU: "qemu-system-arm",
+            "mke2fs": "e2fsprogs"}.get(program, "?")))
+
+
+def run(cmd: List[str], what: str) -> str:
+    need(cmd[0])
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True)
+    if p.returncode != 0:
+        raise ToolError("%s failed (exit %d): %s\n%s" % (what, p.returncode,
+                        " ".join(cmd), p.stderr.strip()))
+    return p.stdout
+
+
+def dump_dtb(spec: MachineSpec, path: str):
+    """QEMU's own DTB for exactly the machine the boot will use."""
+    run([QEMU] + spec.machine_args() + ["-nographic", "-machine", "dumpdtb=" + path],
+        "dumping QEMU's device tree")
+
+
+def decompile(dtb: str) -> str:
+    return run(["dtc", "-q", "-I", "dtb", "-O", "dts", dtb], "decompiling " + dtb)
+
+
+@dataclass
+class DtbFacts:
+    cpus: int
+    gic: Optional[int]
+    memory: List[Tuple[int, int]]
+    reserved: List[Tuple[int, int]]
+    has_chosen: bool
+
+
+def _reg(dtb: str, path: str, acells: int, scells: int) -> List[Tuple[int, int]]:
+    out = run(["fdtget", "-t", "x", dtb, path, "reg"], "reading %s reg" % path).split()
+    vals = [int(v, 16) for v in out]
+    step = acells + scells
+    regs = []
+    for i in range(0, len(vals) - step + 1, step):
+        a = 0
+        for v in vals[i:i + acells]:
+            a = (a << 32) | v
+        s = 0
+        for v in vals[i + acells:i + step]:
+            s = (s << 32) | v
+        regs.append((a, s))
+    return regs
+
+
+def _cells(dtb: str, path: str, name: str, default: int) -> int:
+    p = subprocess.run(["fdtget", "-t", "u", dtb, path, name], stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL, universal_newlines=True)
+    return int(p.stdout.split()[0]) if p.returncode == 0 and p.stdout.split() else default
+
+
+def _subnodes(dtb: str, path: str) -> Optional[List[str]]:
+    p = subprocess.run(["fdtget", "-l", dtb, path], stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL, universal_newlines=True)
+    return p.stdout.split() if p.returncode == 0 else None
+
+
+def dtb_facts(dtb: str) -> DtbFacts:
+    need("fdtget")
+    cpus = len([n for n in (_subnodes(dtb, "/cpus") or []) if n.startswith("cpu@")])
+    dts = decompile(dtb)
+    gic = None
+    if re.search(r'compatible = "arm,gic-v3"', dts):
+        gic = 3
+    elif re.search(r'compatible = "arm,cortex-a15-gic"', dts):
+        gic = 2
+    root = _subnodes(dtb, "/") or []
+    ac, sc = _cells(dtb, "/", "#address-cells", 2), _cells(dtb, "/", "#size-cells", 1)
+    memory = []
+    for n in root:
+        if n == "memory" or n.startswith("memory@"):
+            memory += _reg(dtb, "/" + n, ac, sc)
+    reserved = []
+    if "reserved-memory" in root:
+        rac = _cells(dtb, "/reserved-memory", "#address-cells", ac)
+        rsc = _cells(dtb, "/reserved-memory", "#size-cells", sc)
+        for n in _subnodes(dtb, "/reserved-memory") or []:
+            try:
+                reserved += _reg(dtb, "/reserved-memory/" + n, rac, rsc)
+            except ToolError:
+                pass                        # a node without reg (dynamic allocation)
+    return DtbFacts(cpus, gic, memory, reserved, "chosen" in root)
+
+
+def dtb_mismatch(facts: DtbFacts, spec: MachineSpec) -> Optional[str]:
+    """Why a DTB does not describe the machine ``spec`` (None if it does)."""
+    why = []
+    if facts.cpus != spec.smp:
+        why.append("%d cpu nodes but -smp %d" % (facts.cpus, spec.smp))
+    if facts.gic is not None and facts.gic != spec.gic:
+        why.append("a GICv%d but gic-version=%d" % (facts.gic, spec.gic))
+    want = spec.mem_mib * MiB
+    if facts.memory and sum(s for _, s in facts.memory) != want:
+        why.append("%d MiB of memory but -m %d" % (sum(s for _, s in facts.memory) // MiB,
+                                                  spec.mem_mib))
+    return "; ".join(why) or None
+
+
+def direct_boot_regions(spec: MachineSpec, kernel_text_offset: Optional[int],
+                        kernel_size: int) -> List[Tuple[str, int, int]]:
+    """Where QEMU itself puts things with -kernel/-dtb (hw/arm/boot.c): the Image at
+    RAM base + text_offset (0x80000 when the header has no image_size), and the DTB
+    at RAM base + min(RAM / 2, 128 MiB) (2 MiB reserved for it here)."""
+    ram = spec.mem_mib * MiB
+    off = 0x80000 if kernel_text_offset is None else kernel_text_offset
+    dtb = RAM_BASE + min(ram // 2, 128 * MiB)
+    return [("Xen (loaded by QEMU -kernel)", RAM_BASE + off, kernel_size),
+            ("the DTB (placed by QEMU -dtb)", dtb, 2 * MiB)]
