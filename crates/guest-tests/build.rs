@@ -1,0 +1,16 @@
+//! Links the guest with xtf's linker script (published by xtf's build script), for the
+//! bare-metal target only: a host build of this crate is a stub and links normally.
+
+fn main() {
+    let target_os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    if target_os == "none" {
+        let script = std::env::var("DEP_XTF_LINKER_SCRIPT")
+            .expect("xtf's build script publishes its linker script (links = \"xtf\")");
+        println!("cargo::rerun-if-changed={script}");
+        println!("cargo::rustc-link-arg-bins=-T{script}");
+        // Static image at a fixed address: no PIE, no build-id note.
+        println!("cargo::rustc-link-arg-bins=--no-pie");
+        println!("cargo::rustc-link-arg-bins=--build-id=none");
+    }
+    println!("cargo::rerun-if-env-changed=DEP_XTF_LINKER_SCRIPT");
+}

@@ -1,0 +1,19 @@
+//! guest-tests: the arm64 test guest. One image carries every test; a dom0less domU's
+//! bootargs pick one with `test=NAME` (see [`tests::TESTS`]).
+//!
+//! Owns: the test table and the test bodies. Trusts: xtf (boot, console, hypercalls, results).
+//! Does not trust: Xen — every hypercall result is checked and reported, never unwrapped.
+//! Built by ci/build-guests for aarch64-unknown-none-softfloat; a host build is a stub, so
+//! that `cargo build --workspace` works on the host.
+#![cfg_attr(all(target_arch = "aarch64", target_os = "none"), no_std, no_main)]
+
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+mod selftest;
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+mod tests;
+
+#[cfg(not(all(target_arch = "aarch64", target_os = "none")))]
+fn main() {
+    eprintln!("guest-tests is an arm64 Xen guest: build it with ci/build-guests");
+    std::process::exit(2);
+}

@@ -1,0 +1,72 @@
+//! The running test's result (one [`Report`] for the guest) and the end of the guest.
+
+use core::fmt;
+
+use super::hypercall;
+use crate::abi::SHUTDOWN_POWEROFF;
+use crate::println;
+use crate::status::{Report, Status};
+
+static REPORT: Report = Report::new();
+
+/// Reports SUCCESS, printing `msg` first if there is one.
+pub fn success(msg: Option<fmt::Arguments<'_>>) {
+    if let Some(msg) = msg {
+        println!("{msg}");
+    }
+    REPORT.record(Status::Success);
+}
+
+/// Prints `Warning: msg` and flags the result.
+pub fn warning(msg: fmt::Arguments<'_>) {
+    println!("Warning: {msg}");
+    REPORT.warn();
+}
+
+/// Prints `Skip: msg`, reports SKIP.
+pub fn skip(msg: fmt::Arguments<'_>) {
+    println!("Skip: {msg}");
+    REPORT.record(Status::Skip);
+}
+
+/// Prints `Error: msg`, reports ERROR.
+pub fn error(msg: fmt::Arguments<'_>) {
+    println!("Error: {msg}");
+    REPORT.record(Status::Error);
+}
+
+/// Prints `Failure: msg`, reports FAILURE.
+pub fn failure(msg: fmt::Arguments<'_>) {
+    println!("Failure: {msg}");
+    REPORT.record(Status::Failure);
+}
+
+/// The worst status reported so far.
+pub fn status() -> Status {
+    REPORT.status()
+}
+
+/// Ends the test now: prints `Test result: ...` (ERROR if nothing was reported) and powers
+/// the domain off.
+pub fn exit() -> ! {
+    if !REPORT.reported() {
+        error(format_args!("the test ended without reporting a result"));
+    }
+    println!("Test result: {}", REPORT.result_line());
+    power_off()
+}
+
+/// SCHEDOP_shutdown(poweroff); if Xen refuses, says so and waits forever.
+pub fn power_off() -> ! {
+    let e = hypercall::shutdown(SHUTDOWN_POWEROFF);
+    println!("SCHEDOP_shutdown(poweroff) returned {e}");
+    halt()
+}
+
+/// Waits for interrupts forever (none are enabled).
+pub fn halt() -> ! {
+    loop {
+        // SAFETY: WFI only waits; it touches no memory or register Rust relies on.
+        unsafe { core::arch::asm!("wfi", options(nomem, nostack, preserves_flags)) };
+    }
+}

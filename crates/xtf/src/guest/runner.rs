@@ -1,0 +1,62 @@
+//! Reads the DTB, chooses the test named by `test=` in the bootargs, runs it, ends the guest.
+
+use core::fmt;
+
+use super::report;
+use crate::fdt::{Fdt, FdtError};
+use crate::registry::{self, Env, Names, Test};
+use crate::{println, xtf_error};
+
+/// GUEST_RAM0 as the identity map covers it (see [`super::mmu`]): the DTB must lie inside.
+const RAM_MAP: core::ops::Range<usize> = 0x4000_0000..0x8000_0000;
+/// Larger trees are refused (Xen's domU trees are a few KiB).
+const MAX_DTB_SIZE: usize = 1 << 20;
+
+/// Why the DTB could not be read.
+enum DtbProblem {
+    NotInRam,
+    Malformed(FdtError),
+}
+
+impl fmt::Display for DtbProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DtbProblem::NotInRam => f.write_str("x0 at entry holds no address in guest RAM"),
+            DtbProblem::Malformed(e) => write!(f, "the DTB at x0 is malformed: {e}"),
+        }
+    }
+}
+
+/// The DTB Xen passed, if it is there and well formed.
+fn read_dtb(dtb: usize) -> Result<Fdt<'static>, DtbProblem> {
+    if !RAM_MAP.contains(&dtb) {
+        return Err(DtbProblem::NotInRam);
+    }
+    let max_len = MAX_DTB_SIZE.min(RAM_MAP.end - dtb);
+    // SAFETY: x0 holds the DTB Xen placed in our RAM (boot protocol), checked to lie in the
+    // identity-mapped RAM block; from_raw reads at most max_len bytes of it, all in the block;
+    // nothing in the guest writes the DTB (it lies above the image and its .bss).
+    unsafe { Fdt::from_raw(dtb as *const u8, max_len) }.map_err(DtbProblem::Malformed)
+}
+
+/// Runs the test that the bootargs name and ends the guest. Called by `guest_main!`.
+pub fn run(dtb: usize, tests: &'static [Test]) -> ! {
+    let fdt = read_dtb(dtb);
+    let bootargs = fdt.as_ref().ok().and_then(|f| f.bootargs()).unwrap_or("");
+    match registry::select(tests, bootargs) {
+        Ok(test) => {
+            println!("--- Xen Test Framework (oxidised) --- test: {}", test.name);
+            println!("{}", test.about);
+            let env = Env { name: test.name, bootargs, fdt: fdt.ok() };
+            (test.run)(&env);
+        }
+        Err(e) => {
+            println!("--- Xen Test Framework (oxidised) --- test: (none)");
+            if let Err(problem) = fdt {
+                println!("{problem} (x0 was {dtb:#x})");
+            }
+            xtf_error!("{e} (bootargs \"{bootargs}\"); known tests: {}", Names(tests));
+        }
+    }
+    report::exit()
+}
