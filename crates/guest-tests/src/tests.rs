@@ -24,6 +24,10 @@ pub static TESTS: &[Test] = &[
         selftest::fault,
     ),
     Test::new("selftest-panic", "panic: ends ERROR with the panic message", selftest::panic),
+    // ---- evtchn suite: operations, state, limits, FIFO, XSM, XSAs (src/evtchn_ops/) ----
+    // ---- end evtchn_ops ----
+    // ---- evtchn suite: upcalls, GIC, vCPUs, IPIs, timers (src/evtchn_irq/) ----
+    // ---- end evtchn_irq ----
 ];
 
 xtf::guest_main!(TESTS);
