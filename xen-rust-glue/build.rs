@@ -82,10 +82,14 @@ fn generate_bindings(flags: &[String]) {
         .derive_default(false)
         .generate_comments(false)
         .allowlist_function("oxx_.*")
-        .allowlist_type("spinlock_t|rwlock_t|domain|vcpu|evtchn|shared_info|vcpu_info")
-        .allowlist_var("E[A-Z0-9]+|DOMID_.*|EVTCHNOP_.*|ECS_.*|NR_VIRQS|VIRQ_.*")
-        // Opaque for now: the event channel crate brings these in with their full layout.
-        .opaque_type("domain|vcpu|evtchn")
+        .allowlist_type("spinlock_t|rwlock_t|domain|vcpu|evtchn|evtchn_port_ops|shared_info|vcpu_info")
+        .allowlist_var(
+            "E[A-Z0-9]+|DOMID_.*|EVTCHNOP_.*|ECS_.*|NR_VIRQS|VIRQ_.*|XEN_CONSUMER_BITS|ERESTART",
+        )
+        // struct domain / vcpu / evtchn keep their real C layout (crates/evtchn reads and
+        // writes the event channel fields that include/xen/event.h's inlines also use); what
+        // they point to and do not need stays opaque.
+        .opaque_type("arch_domain|arch_vcpu|sched_unit|vm_event_domain|grant_table|p2m_domain")
         .generate()
         .expect("bindgen failed on helpers/helpers.h (see the clang error above)");
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("bindings.rs");

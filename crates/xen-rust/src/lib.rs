@@ -7,3 +7,7 @@
 
 // Linked for its exports (xen_rust_glue_selftest, …) and its panic handler.
 pub use xen_rust_glue;
+
+// CONFIG_RUST_EVTCHN: common/event_channel.c, event_2l.c, event_fifo.c.
+#[cfg(feature = "evtchn")]
+pub use evtchn;
