@@ -9,10 +9,12 @@
 
 pub mod console;
 mod entry;
+pub mod evtchn;
 pub mod hypercall;
 pub mod mmu;
 mod panic;
 pub mod report;
 mod runner;
+pub mod shared_info;
 
 pub use runner::run;
