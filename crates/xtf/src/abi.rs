@@ -557,10 +557,20 @@ const _: () = {
     assert!(size_of::<SchedShutdown>() == 4);
 };
 
-/// A Xen errno (public/errno.h). Hypercalls return `-errno`.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+/// A Xen errno (public/errno.h). Hypercalls return `-errno`. `Debug` prints the name
+/// (`EINVAL`), so `Result<_, Errno>` reads `Err(EINVAL)` in messages.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(transparent)]
 pub struct Errno(pub i32);
+
+impl fmt::Debug for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(n) => f.write_str(n),
+            None => write!(f, "Errno({})", self.0),
+        }
+    }
+}
 
 impl Errno {
     pub const EPERM: Errno = Errno(1);
@@ -674,6 +684,8 @@ mod tests {
 
     #[test]
     fn display() {
+        assert_eq!(format!("{:?}", Err::<u32, _>(Errno::EINVAL)), "Err(EINVAL)");
+        assert_eq!(format!("{:?}", Errno(1234)), "Errno(1234)");
         assert_eq!(Errno::ENOSYS.to_string(), "-ENOSYS (-38)");
         assert_eq!(Errno(1234).to_string(), "-errno 1234");
     }

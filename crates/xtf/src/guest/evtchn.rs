@@ -15,6 +15,7 @@
 //! ```
 
 use super::hypercall::{self, event_channel_op};
+use crate::abi::EvtchnOp;
 use crate::abi::{
     self, DomId, Errno, EvtchnAllocUnbound, EvtchnBindInterdomain, EvtchnBindIpi, EvtchnBindPirq,
     EvtchnBindVcpu, EvtchnBindVirq, EvtchnClose, EvtchnExpandArray, EvtchnInitControl, EvtchnPort,
@@ -137,9 +138,31 @@ pub mod raw {
         /// emulated by Xen, not RAM to its copy routines.
         pub const MMIO: BadAddress = BadAddress(0x0300_1000);
 
+        /// An address in guest RAM (e.g. a structure running off the end of RAM).
+        ///
+        /// # Safety
+        ///
+        /// No Rust object may live in `addr..addr + 64`: Xen may write there.
+        pub const unsafe fn unowned(addr: u64) -> BadAddress {
+            BadAddress(addr)
+        }
+
         pub const fn addr(self) -> u64 {
             self.0
         }
+    }
+
+    /// `event_channel_op(x0, arg)` with a full 64-bit x0 whose low 32 bits are `T::CMD`
+    /// (Xen's handler takes `int cmd`: what it makes of the upper half is the question).
+    pub fn op_x0<T: EvtchnOp>(x0: u64, arg: &mut T) -> Result<u64, Errno> {
+        assert_eq!(x0 as u32, T::CMD, "the low half of x0 must be the sub-op of T");
+        // SAFETY: if Xen decodes the sub-op from the low 32 bits it is T::CMD, whose
+        // structure `*arg` is (T: EvtchnOp), exclusively borrowed for the call; if it uses
+        // the whole register it knows no such sub-op and touches nothing.
+        let ret = unsafe {
+            hypercall::hypercall(abi::nr::EVENT_CHANNEL_OP, [x0, arg as *mut T as u64, 0, 0, 0])
+        };
+        Errno::from_ret(ret)
     }
 
     /// `event_channel_op(cmd, addr)` with `addr` a bad address; returns Xen's result.

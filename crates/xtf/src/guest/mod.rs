@@ -13,6 +13,7 @@
 pub mod console;
 mod entry;
 pub mod evtchn;
+pub mod fifo;
 pub mod gic;
 pub mod hypercall;
 pub mod irq;
