@@ -16,7 +16,7 @@
 
 use core::arch::asm;
 use core::fmt;
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 use super::smp;
 use crate::platform::{Gic, MAX_CPUS, Platform};
@@ -33,6 +33,7 @@ mod v2 {
     pub const GICD_ISENABLER: usize = 0x100;
     pub const GICD_ICENABLER: usize = 0x180;
     pub const GICD_IPRIORITYR: usize = 0x400;
+    pub const GICD_SGIR: usize = 0xf00;
     pub const GICC_CTLR: usize = 0x00;
     pub const GICC_PMR: usize = 0x04;
     pub const GICC_IAR: usize = 0x0c;
@@ -64,6 +65,8 @@ static REDIST: AtomicUsize = AtomicUsize::new(0);
 static REDIST_SIZE: AtomicUsize = AtomicUsize::new(0);
 /// GICv3: each vCPU's own redistributor (found by [`init_cpu`]), 0 before.
 static RD: [AtomicUsize; MAX_CPUS] = [const { AtomicUsize::new(0) }; MAX_CPUS];
+/// Each vCPU's MPIDR affinity (from the device tree): where GICv3 SGIs are sent.
+static MPIDR: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 
 /// Why the GIC could not be set up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,6 +160,9 @@ fn check(base: u64, size: u64) -> Result<usize, GicError> {
 /// Records the GIC of `platform` and enables its distributor. Run once, on vCPU 0, with IRQs
 /// masked, before any other vCPU starts.
 pub fn init(platform: &Platform) -> Result<(), GicError> {
+    for (slot, mpidr) in MPIDR.iter().zip(&platform.mpidr[..platform.ncpus]) {
+        slot.store(*mpidr, Ordering::Relaxed);
+    }
     match platform.gic {
         Gic::V2 { dist, cpu } => {
             let d = check(dist.base, dist.size)?;
@@ -322,5 +328,38 @@ pub fn eoi(acked: Acked) {
             isb();
         }
         _ => {}
+    }
+}
+
+/// Sends SGI `intid` (0..16) to vCPU `cpu`: GICD_SGIR's CPU target list on GICv2,
+/// ICC_SGI1R_EL1 with the vCPU's affinity on GICv3. Enable the SGI on the target first.
+pub fn send_sgi(cpu: usize, intid: u32) -> Result<(), GicError> {
+    if intid >= 16 || cpu >= MAX_CPUS {
+        return Err(GicError::NotPrivate(intid));
+    }
+    match version() {
+        2 => {
+            // TargetListFilter 0: the listed CPU interfaces (bit n = vCPU n in Xen's vGIC).
+            let sgir = (1u32 << (16 + cpu)) | intid;
+            // SAFETY (of the barrier): orders our earlier stores before the SGI.
+            unsafe { asm!("dsb ishst", options(nostack, preserves_flags)) };
+            write32(DIST.load(Ordering::Relaxed) + v2::GICD_SGIR, sgir);
+            Ok(())
+        }
+        3 => {
+            let mpidr = MPIDR[cpu].load(Ordering::Relaxed);
+            let aff0 = mpidr & 0xf;
+            let aff1 = (mpidr >> 8) & 0xff;
+            let aff2 = (mpidr >> 16) & 0xff;
+            let aff3 = (mpidr >> 32) & 0xff;
+            let v =
+                (aff3 << 48) | (aff2 << 32) | (u64::from(intid) << 24) | (aff1 << 16) | (1 << aff0);
+            // SAFETY (of the barrier): orders our earlier stores before the SGI.
+            unsafe { asm!("dsb ishst", options(nostack, preserves_flags)) };
+            sysreg_write!("S3_0_C12_C11_5", v); // ICC_SGI1R_EL1
+            isb();
+            Ok(())
+        }
+        _ => Err(GicError::NotInitialised),
     }
 }

@@ -30,6 +30,17 @@ use crate::platform::{Conduit, MAX_CPUS, Platform, Psci};
 
 /// How long a vCPU gets to come online after CPU_ON.
 const ONLINE_TIMEOUT_MS: u64 = 2000;
+/// The SGI that wakes a vCPU sleeping in WFI when there is work or news for it.
+pub const KICK_SGI: u32 = 1;
+
+/// Wakes vCPU `cpu` if it sleeps in WFI (idle, or waiting in `timer::relax`).
+pub fn kick(cpu: usize) {
+    if cpu != this_cpu() && online(cpu) {
+        let _ = gic::send_sgi(cpu, KICK_SGI);
+    }
+}
+
+fn on_kick(_intid: u32, _cpu: usize) {}
 
 /// The calling vCPU's index (0 for the boot vCPU), from TPIDR_EL1 (set by entry.rs).
 pub fn this_cpu() -> usize {
@@ -139,6 +150,7 @@ static ONLINE: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
 /// Per vCPU: what went wrong setting up its GIC CPU interface (code, payload), code 0: nothing.
 static GIC_FAILED: [(AtomicU32, AtomicU64); MAX_CPUS] =
     [const { (AtomicU32::new(0), AtomicU64::new(0)) }; MAX_CPUS];
+/// Private interrupts each secondary enables for itself (u32::MAX: none).
 static PPIS_TO_ENABLE: [AtomicU32; 2] = [const { AtomicU32::new(u32::MAX) }; 2];
 
 /// Whether vCPU `cpu` is up (the boot vCPU always is).
@@ -157,6 +169,8 @@ pub fn start(platform: &Platform, n: usize, ppis: &[u32]) -> Result<(), SmpError
     for (slot, ppi) in PPIS_TO_ENABLE.iter().zip(ppis.iter()) {
         slot.store(*ppi, Ordering::Relaxed);
     }
+    irq::set_handler(KICK_SGI, on_kick);
+    gic::enable_ppi(KICK_SGI).map_err(|err| SmpError::Gic { cpu: this_cpu(), err })?;
     for cpu in 1..n {
         if online(cpu) {
             continue;
@@ -210,6 +224,8 @@ const DONE: u32 = 3;
 /// One job slot per vCPU: `call(data)` runs there, its result comes back in `result`.
 struct Mailbox {
     state: AtomicU32,
+    /// The vCPU that posted the work (kicked when it is done).
+    poster: AtomicUsize,
     call: AtomicUsize,
     data: AtomicUsize,
     result: AtomicU64,
@@ -218,6 +234,7 @@ struct Mailbox {
 static MAILBOX: [Mailbox; MAX_CPUS] = [const {
     Mailbox {
         state: AtomicU32::new(IDLE),
+        poster: AtomicUsize::new(0),
         call: AtomicUsize::new(0),
         data: AtomicUsize::new(0),
         result: AtomicU64::new(0),
@@ -256,7 +273,9 @@ pub fn run_on<F: Fn() -> u64 + Sync>(cpu: usize, timeout_ms: u64, f: &F) -> u64 
     }
     mb.call.store(trampoline::<F> as unsafe fn(usize) -> u64 as usize, Ordering::Relaxed);
     mb.data.store(f as *const F as usize, Ordering::Relaxed);
+    mb.poster.store(this_cpu(), Ordering::Relaxed);
     mb.state.store(POSTED, Ordering::Release);
+    kick(cpu);
     if !timer::poll_until(timeout_ms, || mb.state.load(Ordering::Acquire) == DONE) {
         report::failure(format_args!("run_on: vCPU {cpu} did not finish within {timeout_ms} ms"));
         report::exit();
@@ -283,7 +302,9 @@ pub fn start_on(cpu: usize, f: fn(u64) -> u64, arg: u64) {
     mb.call.store(call_fn as unsafe fn(usize) -> u64 as usize, Ordering::Relaxed);
     JOB_FN[cpu].store(f as usize, Ordering::Relaxed);
     mb.data.store(arg as usize, Ordering::Relaxed);
+    mb.poster.store(this_cpu(), Ordering::Relaxed);
     mb.state.store(POSTED, Ordering::Release);
+    kick(cpu);
 }
 
 /// Whether the work [`start_on`] gave vCPU `cpu` has finished.
@@ -318,25 +339,32 @@ unsafe fn call_fn(arg: usize) -> u64 {
     f(arg as u64)
 }
 
-/// What a secondary does between jobs: run posted work, yielding to Xen otherwise, with
-/// IRQs unmasked.
+/// What a secondary does between jobs: run posted work; otherwise sleep in WFI (IRQs masked
+/// across the check and the WFI, so a kick that lands in between still ends the WFI), then
+/// take whatever interrupts woke it.
 fn idle_loop(cpu: usize) -> ! {
     let mb = &MAILBOX[cpu];
     loop {
+        irq::disable();
         if mb.state.compare_exchange(POSTED, RUNNING, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            irq::enable();
             let call = mb.call.load(Ordering::Relaxed);
             let data = mb.data.load(Ordering::Relaxed);
             // SAFETY: `call` is trampoline::<F> stored by run_on together with `data`, a
             // pointer to an F that run_on keeps alive until the state reads DONE (or ends
-            // the test).
+            // the test), or call_fn with the argument start_on stored.
             let r = unsafe {
                 let call: unsafe fn(usize) -> u64 = core::mem::transmute(call);
                 call(data)
             };
             mb.result.store(r, Ordering::Relaxed);
             mb.state.store(DONE, Ordering::Release);
+            kick(mb.poster.load(Ordering::Relaxed));
+            continue;
         }
-        timer::relax();
+        // SAFETY: WFI only waits; a pending interrupt (masked or not) ends it.
+        unsafe { asm!("wfi", options(nostack, preserves_flags)) };
+        irq::enable();
     }
 }
 
@@ -345,6 +373,7 @@ fn idle_loop(cpu: usize) -> ! {
 #[unsafe(no_mangle)]
 extern "C" fn xtf_secondary_entry(cpu: usize) -> ! {
     let setup = gic::init_cpu().and_then(|()| {
+        gic::enable_ppi(KICK_SGI)?;
         for ppi in &PPIS_TO_ENABLE {
             let ppi = ppi.load(Ordering::Relaxed);
             if ppi < 32 {
@@ -358,7 +387,9 @@ extern "C" fn xtf_secondary_entry(cpu: usize) -> ! {
         GIC_FAILED[cpu].1.store(payload, Ordering::Relaxed);
         GIC_FAILED[cpu].0.store(code, Ordering::Release);
     }
+    timer::init_this_cpu();
     ONLINE[cpu].store(1, Ordering::Release);
+    kick(0);
     irq::enable();
     idle_loop(cpu)
 }
@@ -382,6 +413,7 @@ impl Barrier {
         if self.count.fetch_add(1, Ordering::AcqRel) + 1 == self.n {
             self.count.store(0, Ordering::Relaxed);
             self.generation.fetch_add(1, Ordering::AcqRel);
+            (0..MAX_CPUS).for_each(kick);
             return Ok(());
         }
         timer::wait_until(timeout_ms, format_args!("a barrier of {} vCPUs", self.n), || {

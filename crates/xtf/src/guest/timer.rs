@@ -1,6 +1,6 @@
 //! Time and timeouts: the virtual counter (CNTVCT_EL0 at CNTFRQ_EL0 Hz), waits that end in
-//! FAILURE instead of hanging, and the virtual timer (PPI 27) as an optional interrupt and a
-//! watchdog.
+//! FAILURE instead of hanging, and the virtual timer (PPI 27) as an optional interrupt, a
+//! watchdog and the tick that waits sleep on.
 //!
 //! ```ignore
 //! // Wait at most 500 ms for an upcall; on timeout this reports FAILURE and returns Err.
@@ -11,13 +11,16 @@
 //! timer::delay_ms(50);
 //! ```
 //!
-//! Waiting yields the vCPU to Xen between polls (SCHEDOP_yield), so another vCPU of the
-//! domain — or another domain — sharing the physical CPU gets to run.
+//! Waiting ([`relax`]) sleeps in WFI until the next interrupt — an upcall, an SGI kick from
+//! another vCPU ([`super::smp`]), or a [`TICK_US`] timer tick — so a waiting vCPU gives its
+//! physical CPU back to Xen instead of spinning (many domUs share two CPUs under TCG). On a
+//! vCPU whose timer interrupt is not set up it falls back to SCHEDOP_yield.
 //!
-//! The watchdog ([`start_watchdog`]) arms the calling vCPU's virtual timer; if it fires, the
-//! test ends FAILURE ("watchdog: ...") at once, from the interrupt. It needs IRQs unmasked
-//! to fire: a test that hangs with IRQs masked is still caught by ci/boot's timeout.
-//! Xen masks the timer (CNTV_CTL_EL0.IMASK) when it injects the PPI; the handler turns it off.
+//! Each vCPU's one virtual timer serves three deadlines at once, the earliest programmed:
+//! the test's own ([`arm`] / [`fired`]), the watchdog ([`start_watchdog`]: when it passes the
+//! test ends FAILURE at once, from the interrupt; it needs IRQs unmasked to fire — a test that
+//! hangs with IRQs masked is still caught by ci/boot's timeout) and the wait tick. Xen masks
+//! the timer (CNTV_CTL_EL0.IMASK) when it injects the PPI; the handler reprograms it.
 
 use core::arch::asm;
 use core::fmt;
@@ -34,11 +37,18 @@ const CTL_ISTATUS: u64 = 1 << 2;
 
 /// The virtual timer PPI, from the device tree (27 on every 4.17 domU).
 static VTIMER_PPI: AtomicU32 = AtomicU32::new(crate::platform::GUEST_TIMER_VIRT_PPI);
-/// Timer interrupts taken per vCPU.
+/// Timer interrupts for the test's own deadline, per vCPU.
 static FIRED: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
-/// Per vCPU: the counter value at which the watchdog ends the test (0: no watchdog).
+/// Per vCPU: the test's deadline ([`arm`]), the watchdog's, the wait tick's (0: none).
+static USER: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 static WATCHDOG: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+static TICK: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 static WATCHDOG_MS: AtomicU64 = AtomicU64::new(0);
+/// Per vCPU: whether its timer PPI is enabled (so WFI is woken by the tick).
+static READY: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
+
+/// The wait tick: how long [`relax`] sleeps at most.
+pub const TICK_US: u64 = 1000;
 
 /// The virtual counter now (ordered after earlier instructions by an ISB).
 pub fn now() -> u64 {
@@ -54,6 +64,11 @@ pub fn frequency() -> u64 {
     // SAFETY: reading CNTFRQ_EL0 has no side effect.
     unsafe { asm!("mrs {v}, cntfrq_el0", v = out(reg) v, options(nomem, nostack)) };
     v.max(1)
+}
+
+/// `us` microseconds in counter ticks (saturating).
+pub fn us_to_ticks(us: u64) -> u64 {
+    us.saturating_mul(frequency()) / 1_000_000
 }
 
 /// `ms` milliseconds in counter ticks (saturating).
@@ -84,9 +99,25 @@ impl Deadline {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimedOut;
 
-/// Gives the physical CPU to someone else for a moment.
+/// Waits a little: until the next interrupt or tick (WFI), or, on a vCPU without the timer
+/// interrupt, one SCHEDOP_yield. IRQs taken while sleeping are handled before it returns
+/// (if they were unmasked).
 pub fn relax() {
-    hypercall::yield_now();
+    let cpu = smp::this_cpu();
+    if READY[cpu].load(Ordering::Acquire) == 0 {
+        hypercall::yield_now();
+        return;
+    }
+    let was = irq::enabled();
+    irq::disable();
+    TICK[cpu].store(now().saturating_add(us_to_ticks(TICK_US)), Ordering::Relaxed);
+    program(cpu);
+    // SAFETY: WFI only waits; with IRQs masked a pending interrupt still ends it (and Xen's
+    // WFI trap does not block a vCPU with one pending), so the tick bounds the sleep.
+    unsafe { asm!("dsb sy", "wfi", options(nostack, preserves_flags)) };
+    if was {
+        irq::enable();
+    }
 }
 
 /// Polls `cond` until it holds or `timeout_ms` pass; `true` if it held. Reports nothing: for
@@ -153,7 +184,18 @@ pub fn init_irq(ppi: u32) -> Result<(), gic::GicError> {
     VTIMER_PPI.store(ppi, Ordering::Relaxed);
     write_ctl(0);
     irq::set_handler(ppi, on_timer);
-    gic::enable_ppi(ppi)
+    gic::enable_ppi(ppi)?;
+    READY[smp::this_cpu()].store(1, Ordering::Release);
+    Ok(())
+}
+
+/// On a secondary vCPU whose GIC set-up enabled the timer PPI (smp::start): start using the
+/// timer there.
+pub fn init_this_cpu() {
+    write_ctl(0);
+    if gic::ppi_enabled(ppi()).unwrap_or(false) {
+        READY[smp::this_cpu()].store(1, Ordering::Release);
+    }
 }
 
 /// The virtual timer PPI in use.
@@ -161,15 +203,39 @@ pub fn ppi() -> u32 {
     VTIMER_PPI.load(Ordering::Relaxed)
 }
 
-/// Arms the calling vCPU's virtual timer to interrupt at `deadline`.
-pub fn arm(deadline: Deadline) {
-    write_cval(deadline.0);
-    write_ctl(CTL_ENABLE);
+/// Programs this vCPU's timer for the earliest of its deadlines (or turns it off).
+fn program(cpu: usize) {
+    let next = [&USER[cpu], &WATCHDOG[cpu], &TICK[cpu]]
+        .iter()
+        .map(|d| d.load(Ordering::Relaxed))
+        .filter(|&d| d != 0)
+        .min();
+    match next {
+        Some(d) => {
+            write_cval(d);
+            write_ctl(CTL_ENABLE);
+        }
+        None => write_ctl(0),
+    }
 }
 
-/// Disarms the calling vCPU's virtual timer.
+/// Makes the calling vCPU's timer interrupt at `deadline` ([`fired`] counts it), replacing an
+/// earlier such deadline.
+pub fn arm(deadline: Deadline) {
+    let cpu = smp::this_cpu();
+    irq::without(|| {
+        USER[cpu].store(deadline.0.max(1), Ordering::Relaxed);
+        program(cpu);
+    });
+}
+
+/// Cancels the calling vCPU's [`arm`] deadline.
 pub fn disarm() {
-    write_ctl(0);
+    let cpu = smp::this_cpu();
+    irq::without(|| {
+        USER[cpu].store(0, Ordering::Relaxed);
+        program(cpu);
+    });
 }
 
 /// Whether the timer condition is met (CNTV_CTL_EL0.ISTATUS) and the interrupt unmasked.
@@ -178,7 +244,7 @@ pub fn firing() -> bool {
     c & CTL_ISTATUS != 0 && c & CTL_IMASK == 0
 }
 
-/// How many timer interrupts vCPU `cpu` took.
+/// How many times vCPU `cpu`'s [`arm`] deadline fired.
 pub fn fired(cpu: usize) -> u32 {
     FIRED.get(cpu).map_or(0, |f| f.load(Ordering::Acquire))
 }
@@ -187,35 +253,43 @@ pub fn fired(cpu: usize) -> u32 {
 /// the calling vCPU, and [`init_irq`] there). Replaces an earlier watchdog on this vCPU.
 pub fn start_watchdog(ms: u64) {
     let cpu = smp::this_cpu();
-    let deadline = Deadline::after_ms(ms);
     WATCHDOG_MS.store(ms, Ordering::Relaxed);
-    WATCHDOG[cpu].store(deadline.0, Ordering::Release);
-    arm(deadline);
+    irq::without(|| {
+        WATCHDOG[cpu].store(Deadline::after_ms(ms).0.max(1), Ordering::Relaxed);
+        program(cpu);
+    });
 }
 
 /// Turns the calling vCPU's watchdog off.
 pub fn stop_watchdog() {
-    WATCHDOG[smp::this_cpu()].store(0, Ordering::Release);
-    disarm();
+    let cpu = smp::this_cpu();
+    irq::without(|| {
+        WATCHDOG[cpu].store(0, Ordering::Relaxed);
+        program(cpu);
+    });
 }
 
 fn on_timer(_intid: u32, cpu: usize) {
-    // Xen set IMASK when it injected the PPI; turn the timer off so it does not fire again.
-    disarm();
-    if let Some(f) = FIRED.get(cpu) {
-        f.fetch_add(1, Ordering::AcqRel);
+    let t = now();
+    let user = USER[cpu].load(Ordering::Relaxed);
+    if user != 0 && t >= user {
+        USER[cpu].store(0, Ordering::Relaxed);
+        FIRED[cpu].fetch_add(1, Ordering::AcqRel);
     }
-    let wd = WATCHDOG.get(cpu).map_or(0, |w| w.load(Ordering::Acquire));
-    if wd != 0 {
-        if now() >= wd {
-            println!("watchdog: vCPU {cpu} still running the test after its time limit");
-            report::failure(format_args!(
-                "watchdog: the test did not finish within {} ms",
-                WATCHDOG_MS.load(Ordering::Relaxed)
-            ));
-            report::exit();
-        }
-        // Early (should not happen): re-arm for the real deadline.
-        arm(Deadline(wd));
+    let wd = WATCHDOG[cpu].load(Ordering::Relaxed);
+    if wd != 0 && t >= wd {
+        write_ctl(0);
+        println!("watchdog: vCPU {cpu} still running the test after its time limit");
+        report::failure(format_args!(
+            "watchdog: the test did not finish within {} ms",
+            WATCHDOG_MS.load(Ordering::Relaxed)
+        ));
+        report::exit();
     }
+    let tick = TICK[cpu].load(Ordering::Relaxed);
+    if tick != 0 && t >= tick {
+        TICK[cpu].store(0, Ordering::Relaxed);
+    }
+    // Xen set IMASK when it injected the PPI: reprogram (or turn off) for what is left.
+    program(cpu);
 }
