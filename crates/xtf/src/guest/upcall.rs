@@ -489,6 +489,9 @@ fn on_event_ppi(_intid: u32, cpu: usize) {
     }
 }
 
+/// How long [`start`] waits for another vCPU (generous: TCG with many domains on 2 CPUs).
+const SETUP_WAIT_MS: u64 = 10_000;
+
 /// The platform [`start`] found (valid once it succeeded).
 static PLATFORM_PPI: AtomicU32 = AtomicU32::new(crate::platform::GUEST_EVTCHN_PPI);
 
@@ -529,14 +532,14 @@ pub fn start(env: &Env<'_>, cfg: Config) -> Result<Platform, SetupError> {
             .map_err(SetupError::Smp)?;
         for cpu in 1..cfg.vcpus {
             let before = upcalls(cpu);
-            let r = smp::run_on(cpu, 1000, &|| match register_this_cpu() {
+            let r = smp::run_on(cpu, SETUP_WAIT_MS, &|| match register_this_cpu() {
                 Ok(()) => 0,
                 Err(e) => e.0 as u64,
             });
             if r != 0 {
                 return Err(SetupError::RegisterVcpuInfo { cpu, err: crate::abi::Errno(r as i32) });
             }
-            if !timer::poll_until(1000, || upcalls(cpu) > before) {
+            if !timer::poll_until(SETUP_WAIT_MS, || upcalls(cpu) > before) {
                 return Err(SetupError::NoRegistrationUpcall { cpu });
             }
         }
