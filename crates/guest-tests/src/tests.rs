@@ -226,6 +226,16 @@ pub static TESTS: &[Test] = &[
         "XSA-496 (not in 4.17): VIRQ_DOM_EXC bind error paths",
         crate::evtchn_ops::xsa::xsa_496,
     ),
+    Test::new(
+        "evtchn-xsa-295",
+        "XSA-295: Xen's atomics on a word the guest rewrites non-stop",
+        crate::evtchn_ops::xsa::xsa_295,
+    ),
+    Test::new(
+        "evtchn-xsa-505",
+        "XSA-505: expand_array on vCPU 1 racing reset on vCPU 0",
+        crate::evtchn_ops::xsa::xsa_505,
+    ),
     // ---- end evtchn_ops ----
     // ---- evtchn suite: upcalls, GIC, vCPUs, IPIs, timers (src/evtchn_irq/) ----
     Test::new(
@@ -314,6 +324,13 @@ pub static TESTS: &[Test] = &[
         crate::evtchn_irq::selftest::vcpu_hang,
     ),
     // ---- end evtchn_irq ----
+    // ---- benchmarks (src/bench/, run by ci/bench under -icount) ----
+    Test::new(
+        "bench-evtchn-2l",
+        "time each 2-level event channel op over n calls (n=N, default 10000)",
+        crate::bench::evtchn_2l,
+    ),
+    // ---- end benchmarks ----
 ];
 
 xtf::guest_main!(TESTS);
