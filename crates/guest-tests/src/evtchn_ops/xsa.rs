@@ -2,22 +2,24 @@
 //! guest does what the advisory's attacker did and checks Xen answers as a fixed Xen does
 //! (exact errnos, state intact, Xen still alive to answer).
 //!
-//! Not here: XSA-295 (Arm guest atomics livelock: needs a second vCPU hammering a word while
-//! Xen updates it) and XSA-505 (expand_array racing reset on another vCPU): both need
-//! concurrently running vCPUs; XSA-340/358/359 are races too (missing barriers) and are
-//! covered only as functional guards (the ordering-sensitive sequences done back to back on
-//! one vCPU).
+//! XSA-295 and XSA-505 run vCPU 1 (xtf's smp module) against vCPU 0. XSA-340/358/359 are
+//! races on missing barriers that no guest can force; they are covered as functional guards
+//! (the ordering-sensitive sequences done back to back on one vCPU). XSA-505 predates its fix
+//! in 4.17.5 and crashes the C build (its config is `#@ xfail c`).
+
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 
 use xtf::abi::{
     self, DOMID_SELF, Errno, EventWordFlags as F, SchedPoll, evtchnstat as st, fifo, virq,
 };
 use xtf::guest::evtchn::{self, raw::BadAddress};
 use xtf::guest::fifo::{Fifo, array_gfn};
-use xtf::guest::hypercall;
-use xtf::{Env, println, xtf_success};
+use xtf::guest::{gic, hypercall, smp, timer};
+use xtf::platform::Platform;
+use xtf::{Env, println, xtf_success, xtf_warning};
 
 use super::limits::{EVTCHNS_PER_BUCKET, MAX_PORT};
-use super::{Policy, check_status, fatal, must, own_domid, peer, policy, shared_info};
+use super::{Deadline, Policy, check_status, fatal, must, own_domid, peer, policy, shared_info};
 use crate::check;
 
 const PL: u32 = F::PENDING.bits() | F::LINKED.bits();
@@ -398,5 +400,161 @@ pub fn xsa_496(_: &Env<'_>) {
     check!(evtchn::bind_virq(virq::DOM_EXC, 0), Err(Errno::EEXIST), "and only once");
     check_status(500, st::VIRQ, 0, [virq::DOM_EXC, 0]);
     check_status(499, st::IPI, 0, [0, 0]);
+    xtf_success!();
+}
+
+/// Starts vCPU 1 idle (GIC distributor and CPU interfaces set up, no interrupt enabled;
+/// vCPU 0 keeps IRQs masked), or ends the test.
+fn start_vcpu1(env: &Env<'_>) {
+    let fdt = env.fdt.as_ref().unwrap_or_else(|| fatal(format_args!("no device tree")));
+    let platform = Platform::from_fdt(fdt)
+        .unwrap_or_else(|e| fatal(format_args!("platform from the device tree: {e:?}")));
+    if let Err(e) = gic::init(&platform).and_then(|()| gic::init_cpu()) {
+        fatal(format_args!("GIC set-up: {e}"));
+    }
+    if let Err(e) = smp::start(&platform, 2, &[]) {
+        fatal(format_args!("starting vCPU 1: {e}"));
+    }
+}
+
+/// Work for the other vCPU stops when this is set.
+static STOP: AtomicBool = AtomicBool::new(false);
+/// expand_array results on vCPU 1: Ok, -EOPNOTSUPP, -ENOSPC, anything else.
+static EXPANDS: [AtomicU32; 4] = [const { AtomicU32::new(0) }; 4];
+static EXPAND_OTHER: AtomicI32 = AtomicI32::new(0);
+
+/// vCPU 1 of XSA-505: EVTCHNOP_expand_array(gfn) until told to stop.
+fn expand_loop(gfn: u64) -> u64 {
+    let mut n = 0;
+    while !STOP.load(Ordering::Acquire) {
+        let i = match evtchn::expand_array(gfn) {
+            Ok(()) => 0,
+            Err(Errno::EOPNOTSUPP) => 1,
+            Err(Errno::ENOSPC) => 2,
+            Err(e) => {
+                EXPAND_OTHER.store(e.0, Ordering::Relaxed);
+                3
+            }
+        };
+        EXPANDS[i].fetch_add(1, Ordering::Relaxed);
+        n += 1;
+    }
+    n
+}
+
+/// XSA-505 (EVTCHNOP_expand_array checks that FIFO is set up without holding event_lock, so
+/// it can race EVTCHNOP_reset and dereference a NULL d->evtchn_fifo). Applies: all Xen from
+/// 4.5; 4.17.5 has no fix. vCPU 1 calls expand_array in a loop (the same page again and
+/// again: each call maps it once more, so reset has pages to drop under the lock) while
+/// vCPU 0 sets FIFO up and resets it, as fast as it can, for 10 s (on C 4.17.5 under QEMU
+/// the race is won within about a second; a fixed Xen runs the whole time). A fixed Xen answers every
+/// expand_array with success, -EOPNOTSUPP (no FIFO at the time) or -ENOSPC (array full); a
+/// vulnerable one takes a data abort in add_page_to_event_array and panics, which shows as
+/// this domain ending in CRASH with no result line.
+pub fn xsa_505(env: &Env<'_>) {
+    const RACE_MS: u64 = 10000;
+    const WAIT_MS: u64 = 50;
+    const PAGES: u32 = 1;
+    start_vcpu1(env);
+    let f = Fifo::new();
+    // Zero the array page once (Fifo::expand does); vCPU 1 then reuses it.
+    must(f.init_control(0, 0), format_args!("init_control"));
+    must(f.expand(), format_args!("expand_array"));
+    must(evtchn::reset(DOMID_SELF), format_args!("reset"));
+    f.forget();
+    println!(
+        "XSA-505: vCPU 1 loops on expand_array while vCPU 0 loops init_control + reset for {} s; \
+         a Xen that tests d->evtchn_fifo outside event_lock dereferences NULL here and crashes",
+        RACE_MS / 1000
+    );
+    smp::start_on(1, expand_loop, array_gfn(0));
+    let deadline = Deadline::after_ms(RACE_MS);
+    let mut rounds = 0u32;
+    while !deadline.passed() {
+        if !check!(f.init_control(0, 0), Ok(17), "round {rounds}: init_control") {
+            break;
+        }
+        // Let vCPU 1 add a page or more, so that the reset has pages to drop under the lock.
+        let before = EXPANDS[0].load(Ordering::Relaxed) + EXPANDS[2].load(Ordering::Relaxed);
+        timer::poll_until(WAIT_MS, || {
+            EXPANDS[0].load(Ordering::Relaxed) + EXPANDS[2].load(Ordering::Relaxed)
+                >= before + PAGES
+        });
+        if !check!(evtchn::reset(DOMID_SELF), Ok(()), "round {rounds}: reset") {
+            break;
+        }
+        f.forget();
+        rounds += 1;
+    }
+    STOP.store(true, Ordering::Release);
+    let calls = smp::finish(1, 5000).unwrap_or(0);
+    let [ok, notsup, nospc, other] = EXPANDS.each_ref().map(|c| c.load(Ordering::Relaxed));
+    println!(
+        "{rounds} rounds; vCPU 1: {calls} expand_array calls: {ok} ok, {notsup} EOPNOTSUPP, \
+         {nospc} ENOSPC, {other} other"
+    );
+    check!(
+        (other, Errno(EXPAND_OTHER.load(Ordering::Relaxed))),
+        (0, Errno(0)),
+        "expand_array results other than success, EOPNOTSUPP and ENOSPC"
+    );
+    if rounds == 0 || ok == 0 || notsup == 0 {
+        xtf_warning!("the race was not exercised on both sides; nothing shown");
+    }
+    xtf_success!();
+}
+
+/// vCPU 1 of XSA-295: toggles one bit of 2L pending word `word` with load/store-exclusive
+/// (AtomicU64::fetch_xor) until told to stop.
+fn hammer_word(word: u64) -> u64 {
+    let si = match xtf::guest::shared_info::map() {
+        Ok(si) => si,
+        Err(_) => return 0,
+    };
+    let mut n = 0;
+    while !STOP.load(Ordering::Acquire) {
+        si.toggle_pending(word as u32 * 64 + 63);
+        n += 1;
+    }
+    n
+}
+
+/// XSA-295 (Arm: guest atomics on shared memory could be livelocked by the guest making
+/// Xen's load/store-exclusive fail forever). Applies (4.17 bounds the retries, then pauses
+/// the domain: guest_atomics.h). vCPU 1 rewrites 2L pending word 1 (through port 127's bit)
+/// with exclusives non-stop while vCPU 0 sends on port 64, in the same word: every send
+/// must return and leave port 64 pending, with port 127's bit never lost either.
+pub fn xsa_295(env: &Env<'_>) {
+    start_vcpu1(env);
+    let si = shared_info();
+    let mut port = 0;
+    for _ in 0..64 {
+        port = must(evtchn::bind_ipi(0), format_args!("bind_ipi"));
+    }
+    check!(port, 64, "IPI port in word 1");
+    si.clear_all_pending();
+    smp::start_on(1, hammer_word, 1);
+    let mut sent = 0;
+    let mut missing = 0;
+    let deadline = Deadline::after_ms(3000);
+    while !deadline.passed() {
+        si.clear_pending(port);
+        if !check!(evtchn::send(port), Ok(()), "send({port}) #{sent}") {
+            break;
+        }
+        if !si.is_pending(port) {
+            missing += 1;
+        }
+        sent += 1;
+    }
+    STOP.store(true, Ordering::Release);
+    let toggles = smp::finish(1, 5000).unwrap_or(0);
+    println!("{sent} sends while vCPU 1 toggled word 1 {toggles} times");
+    check!(missing, 0, "sends after which port {port} was not pending");
+    // Toggled an even or odd number of times: port 127's bit says which.
+    check!(si.is_pending(127), toggles % 2 == 1, "port 127's bit after {toggles} toggles");
+    if toggles == 0 || sent == 0 {
+        xtf_warning!("the two vCPUs did not overlap; nothing shown");
+    }
     xtf_success!();
 }

@@ -116,6 +116,12 @@ impl SharedInfo {
         self.word(layout::EVTCHN_PENDING, w).fetch_and(!b, Ordering::SeqCst);
     }
 
+    /// Flips `port`'s pending bit (an atomic read-modify-write: load/store-exclusive).
+    pub fn toggle_pending(&self, port: EvtchnPort) {
+        let (w, b) = word_bit(port);
+        self.word(layout::EVTCHN_PENDING, w).fetch_xor(b, Ordering::SeqCst);
+    }
+
     /// Clears every pending bit.
     pub fn clear_all_pending(&self) {
         for i in 0..layout::EVTCHN_WORDS {
