@@ -299,6 +299,11 @@ pub static TESTS: &[Test] = &[
         crate::evtchn_irq::fifo::second_vcpu,
     ),
     Test::new(
+        "evtchn-irq-fifo-queue-move",
+        "FIFO: an event moving to vCPU 1's queue; vCPU 0's stale tail invalidated",
+        crate::evtchn_irq::fifo::queue_move,
+    ),
+    Test::new(
         "evtchn-irq-static-ping",
         "2 domains: static channel ping/pong, taken on vCPU 1",
         crate::evtchn_irq::interdomain::static_ping,

@@ -1,11 +1,14 @@
 //! FIFO ABI delivery through the upcall loop (seed 004): queues consumed in priority order,
-//! LINKED/LINK/BUSY as Xen leaves them, and a second vCPU's control block.
+//! LINKED/LINK/BUSY as Xen leaves them, a second vCPU's control block, and an event moving
+//! between vCPUs' queues.
+
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use xtf::Env;
 use xtf::abi::{Errno, EventWord, EventWordFlags as F, fifo};
 use xtf::guest::evtchn::{self, Port};
 use xtf::guest::upcall::{self, Abi, Config};
-use xtf::guest::{irq, smp};
+use xtf::guest::{irq, smp, timer};
 
 use super::{
     WAIT_MS, done, expect_fifo_log, expect_log, loopback, setup, setup_with, wait_delivered,
@@ -13,7 +16,7 @@ use super::{
 
 /// The event word of `port` (ports here are small: always covered).
 fn word(port: Port) -> EventWord {
-    EventWord(upcall::fifo_word(port).map_or(0, |w| w.load(core::sync::atomic::Ordering::SeqCst)))
+    EventWord(upcall::fifo_word(port).map_or(0, |w| w.load(Ordering::SeqCst)))
 }
 
 /// Checks `port`'s event word is exactly `flags` with link `link`.
@@ -99,14 +102,12 @@ pub fn linked_busy(env: &Env<'_>) {
     expect_word(p2, pl, 0, "second event");
 
     let w2 = upcall::fifo_word(p2).expect("covered");
-    w2.fetch_or(F::BUSY.bits(), core::sync::atomic::Ordering::SeqCst);
+    w2.fetch_or(F::BUSY.bits(), Ordering::SeqCst);
     try_op!(evtchn::send(p3), "send({p3}) behind a BUSY tail");
     expect_word(p2, pl, p3, "BUSY tail linked to the next event");
     expect_word(p3, pl, 0, "event behind a BUSY tail");
 
-    upcall::fifo_word(p4)
-        .expect("covered")
-        .fetch_or(F::MASKED.bits(), core::sync::atomic::Ordering::SeqCst);
+    upcall::fifo_word(p4).expect("covered").fetch_or(F::MASKED.bits(), Ordering::SeqCst);
     try_op!(evtchn::send(p4), "send({p4}) masked");
     expect_word(p4, pm, 0, "masked event");
     expect_word(p3, pl, 0, "tail before a masked event");
@@ -173,5 +174,79 @@ pub fn second_vcpu(env: &Env<'_>) {
     expect_log(0, &[], "interdomain port bound to vCPU 1");
 
     expect_eq!(upcall::fifo_init_cpu(1), Err(Errno::EINVAL), "init_control for vCPU 1 again");
+    done();
+}
+
+/// 0: vCPU 1 not held; 1: holding IRQs masked; set RELEASE to let it go.
+static HELD: AtomicU32 = AtomicU32::new(0);
+static RELEASE: AtomicU32 = AtomicU32::new(0);
+
+/// Runs on vCPU 1 (smp::start_on): keeps IRQs masked until RELEASE, so events queued for
+/// vCPU 1 stay LINKED on its queues where vCPU 0 can look at them.
+fn hold_irqs_masked(_: u64) -> u64 {
+    irq::disable();
+    HELD.store(1, Ordering::Release);
+    let released = timer::poll_until(2 * WAIT_MS, || RELEASE.load(Ordering::Acquire) == 1);
+    HELD.store(0, Ordering::Release);
+    irq::enable();
+    u64::from(released)
+}
+
+/// An event moving between queues (event_fifo.c's lastq): while still LINKED on vCPU 0's
+/// queue, bind_vcpu and set_priority leave it there; once consumed, the next send queues it
+/// on vCPU 1 at its new priority and invalidates vCPU 0's tail that still named it, so a
+/// later event on vCPU 0's queue starts a fresh queue there instead of linking behind it on
+/// vCPU 1's.
+pub fn queue_move(env: &Env<'_>) {
+    if setup(env, 2, Abi::Fifo).is_none() {
+        return;
+    }
+    let (a, b) = try_op!(loopback(), "loopback channel");
+    let ipi = try_op!(evtchn::bind_ipi(0), "bind_ipi(0)");
+    let (cb0, cb1) = (upcall::control_block(0), upcall::control_block(1));
+    let pl = F::PENDING | F::LINKED;
+    let (d, p3) = (fifo::PRIORITY_DEFAULT as u8, 3u8);
+
+    irq::disable();
+    try_op!(evtchn::send(b), "send({b})");
+    expect_word(a, pl, 0, "queued on vCPU 0");
+    expect_eq!(cb0.head(d as usize), a, "vCPU 0 HEAD[{d}]");
+    try_op!(evtchn::bind_vcpu(a, 1), "bind_vcpu({a}, 1) while linked");
+    try_op!(evtchn::set_priority(a, u32::from(p3)), "set_priority({a}, {p3}) while linked");
+    try_op!(evtchn::send(b), "send({b}) while linked");
+    expect_word(a, pl, 0, "sent again while linked on vCPU 0");
+    expect_eq!(cb1.ready(), 0, "vCPU 1 READY while the event is on vCPU 0's queue");
+    irq::enable();
+    if wait_delivered(0, 1) {
+        expect_fifo_log(0, &[(a, d)], "linked event taken off vCPU 0's queue");
+    }
+
+    smp::start_on(1, hold_irqs_masked, 0);
+    if timer::wait_until(WAIT_MS, "vCPU 1 to mask IRQs", || HELD.load(Ordering::Acquire) == 1)
+        .is_err()
+    {
+        return;
+    }
+    try_op!(evtchn::send(b), "send({b}) after the move");
+    expect_word(a, pl, 0, "queued on vCPU 1");
+    expect_eq!((cb1.ready(), cb1.head(p3 as usize)), (1 << p3, a), "vCPU 1 (READY, HEAD[3])");
+
+    try_op!(evtchn::send(ipi), "send({ipi}) on vCPU 0's old queue");
+    if wait_delivered(0, 2) {
+        expect_fifo_log(0, &[(a, d), (ipi, d)], "vCPU 0's queue after the event moved away");
+    }
+    expect_word(a, pl, 0, "moved event, still queued on vCPU 1");
+    expect_eq!(cb0.head(d as usize), ipi, "vCPU 0 HEAD[{d}]");
+
+    RELEASE.store(1, Ordering::Release);
+    match smp::finish(1, WAIT_MS) {
+        Ok(released) => {
+            expect_eq!(released, 1, "vCPU 1 released before its own timeout");
+        }
+        Err(_) => return,
+    }
+    if wait_delivered(1, 1) {
+        expect_fifo_log(1, &[(a, p3)], "moved event on vCPU 1 at its new priority");
+    }
     done();
 }
