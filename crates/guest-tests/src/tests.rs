@@ -236,6 +236,11 @@ pub static TESTS: &[Test] = &[
         "XSA-505: expand_array on vCPU 1 racing reset on vCPU 0",
         crate::evtchn_ops::xsa::xsa_505,
     ),
+    Test::new(
+        "evtchn-fifo-ops",
+        "port operations under FIFO as the event words show them",
+        crate::evtchn_ops::fifo::ops,
+    ),
     // ---- end evtchn_ops ----
     // ---- evtchn suite: upcalls, GIC, vCPUs, IPIs, timers (src/evtchn_irq/) ----
     Test::new(

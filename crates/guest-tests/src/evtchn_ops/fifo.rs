@@ -311,3 +311,65 @@ pub fn switch_2l_to_fifo(_: &Env<'_>) {
     check!((cb.head(7), f.word(y).0, f.word(x).0), (a, PL | x, PL), "x queued behind y");
     xtf_success!();
 }
+
+/// The port operations under FIFO, as status and the event words show them: a send on an
+/// unbound port is dropped, on a VIRQ -EINVAL; bind_interdomain queues the new local end;
+/// close clears PENDING but keeps LINKED and LINK (so the port is skipped by allocation);
+/// the other end becomes unbound and drops sends; bind_vcpu and IPIs for vCPU 1 queue on
+/// vCPU 1's control block; unmask of a port not in use leaves MASKED; bind_pirq still
+/// -ENOMEM.
+pub fn ops(_: &Env<'_>) {
+    let me = own_domid();
+    let f = Fifo::new();
+    must(f.init_control(0, 0), format_args!("init_control(vcpu 0)"));
+    must(f.init_control(1, 128), format_args!("init_control(vcpu 1)"));
+    must(f.expand(), format_args!("expand_array"));
+    let (cb0, cb1) = (f.control(0).unwrap(), f.control(1).unwrap());
+    let u = must(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), format_args!("alloc"));
+    check_status(u, st::UNBOUND, 0, [u32::from(me), 0]);
+    check!(evtchn::send(u), Ok(()), "send(unbound)");
+    check!(f.word(u).0, 0, "unbound port's word after send");
+    let i = must(evtchn::bind_ipi(0), format_args!("bind_ipi"));
+    check!(evtchn::send(i), Ok(()), "send(ipi)");
+    check!((f.word(i).0, cb0.head(7)), (PL, i), "ipi queued");
+    let v = must(evtchn::bind_virq(virq::DOM_EXC, 0), format_args!("bind_virq"));
+    check!(evtchn::send(v), Err(Errno::EINVAL), "send(virq)");
+    check!(f.word(v).0, 0, "virq port's word");
+    let a = must(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), format_args!("alloc a"));
+    let b = must(evtchn::bind_interdomain(DOMID_SELF, a), format_args!("bind loopback"));
+    check!((u, i, v, a, b), (1, 2, 3, 4, 5), "ports");
+    check_status(b, st::INTERDOMAIN, 0, [u32::from(me), a]);
+    check!((f.word(i).0, f.word(b).0), (PL | b, PL), "bind queued b behind i");
+    check!(evtchn::send(a), Ok(()), "send(a) to pending b");
+    check!(f.word(b).0, PL, "b unchanged");
+    check!(evtchn::send(b), Ok(()), "send(b)");
+    check!((f.word(b).0, f.word(a).0), (PL | a, PL), "a queued behind b");
+    check!(evtchn::close(b), Ok(()), "close(b)");
+    check!(f.word(b).0, F::LINKED.bits() | a, "b closed: LINKED and LINK kept");
+    check_status(a, st::UNBOUND, 0, [u32::from(me), 0]);
+    check!(evtchn::send(a), Ok(()), "send(a), now unbound");
+    check!(f.word(a).0, PL, "a unchanged");
+    check!(evtchn::send(b), Err(Errno::EINVAL), "send(closed b)");
+    let x = must(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), format_args!("alloc x"));
+    check!(x, 6, "alloc skips the linked closed port 5");
+    let y = must(evtchn::bind_interdomain(DOMID_SELF, x), format_args!("bind y to x"));
+    check!(f.word(a).0, PL | y, "y queued behind a, the tail");
+    check!(evtchn::bind_vcpu(x, 1), Ok(()), "bind_vcpu(x, 1)");
+    check!(evtchn::send(y), Ok(()), "send(y) to x on vcpu 1");
+    check!((f.word(x).0, cb1.head(7), cb1.ready()), (PL, x, 1 << 7), "x on vcpu 1's queue");
+    check!(cb0.ready(), 1 << 7, "vcpu 0's ready unchanged");
+    let j = must(evtchn::bind_ipi(1), format_args!("bind_ipi(1)"));
+    check!(evtchn::send(j), Ok(()), "send(ipi for vcpu 1)");
+    check!((f.word(x).0, f.word(j).0), (PL | j, PL), "j queued behind x on vcpu 1");
+    let t = must(evtchn::bind_virq(virq::TIMER, 1), format_args!("bind_virq(TIMER, 1)"));
+    check_status(t, st::VIRQ, 1, [virq::TIMER, 0]);
+    for p in [60u32, 0] {
+        f.set_flags(p, F::MASKED);
+        check!(evtchn::unmask(p), Ok(()), "unmask({p}, not in use)");
+        check!(f.word(p).0, F::MASKED.bits(), "word({p}) still MASKED");
+    }
+    check!(evtchn::bind_pirq(0, 0), Err(Errno::ENOMEM), "bind_pirq(0)");
+    check!(evtchn::close(i), Ok(()), "close(i)");
+    check!(f.word(i).0, F::LINKED.bits() | b, "i closed: LINKED and LINK kept");
+    xtf_success!();
+}

@@ -12,11 +12,13 @@
 //! fresh domain has no port open unless its config gives it static event channels.
 //!
 //! Command-line keys: `peer=N` (the other domain's domid in two-domain cases), `xsm=dummy` or
-//! `xsm=silo` (the policy the config boots Xen with).
+//! `xsm=silo` (the policy the config boots Xen with), `abi=fifo` (two-domain cases: run
+//! under the FIFO ABI rather than 2L).
 
 use core::fmt;
 
-use xtf::abi::{DOMID_SELF, DomId, Errno, EvtchnStatus};
+use xtf::abi::{DOMID_SELF, DomId, Errno, EventWord, EventWordFlags, EvtchnStatus};
+use xtf::guest::fifo::Fifo;
 use xtf::guest::shared_info::{self, SharedInfo};
 use xtf::guest::{evtchn, hypercall};
 use xtf::{Env, xtf_error, xtf_failure};
@@ -169,9 +171,45 @@ pub fn wait_until(ms: u64, mut cond: impl FnMut() -> bool) -> bool {
 /// How long a two-domain case waits for its peer at each step.
 pub const PEER_TIMEOUT_MS: u64 = 20_000;
 
-/// A notification channel between two domains' cases: waits consume the pending bit.
+/// Where a case reads and consumes events: the 2L bitmaps or the FIFO event words.
+#[derive(Clone, Copy)]
+pub enum Events<'a> {
+    TwoLevel(&'a SharedInfo),
+    Fifo(&'a Fifo),
+}
+
+impl Events<'_> {
+    /// Whether `port` has an event: its 2L pending bit, or PENDING in its FIFO word.
+    pub fn is_pending(&self, port: u32) -> bool {
+        match self {
+            Events::TwoLevel(si) => si.is_pending(port),
+            Events::Fifo(f) => f.word(port).contains(EventWordFlags::PENDING),
+        }
+    }
+
+    /// Consumes `port`'s event: clears the 2L bit, or PENDING and LINKED (with LINK) in its
+    /// word, as a FIFO guest does once it has taken the event off its queue.
+    pub fn consume(&self, port: u32) {
+        match self {
+            Events::TwoLevel(si) => si.clear_pending(port),
+            Events::Fifo(f) => f.set_word(port, EventWord(0)),
+        }
+    }
+}
+
+/// `abi=fifo` on the command line: the case switches to FIFO first (vCPU 0's control block
+/// and one array page) and reads events there.
+pub fn wants_fifo(env: &Env<'_>) -> bool {
+    match env.arg("abi") {
+        None | Some("2l") => false,
+        Some("fifo") => true,
+        Some(other) => fatal(format_args!("abi={other}: expected 2l or fifo")),
+    }
+}
+
+/// A notification channel between two domains' cases: waits consume the event.
 pub struct Signal<'a> {
-    pub si: &'a SharedInfo,
+    pub ev: Events<'a>,
     pub port: u32,
 }
 
@@ -181,15 +219,16 @@ impl Signal<'_> {
         must(evtchn::send(self.port), format_args!("signal '{step}': send({})", self.port));
     }
 
-    /// Waits for the port to become pending, then clears it (or the end of the test).
+    /// Waits for the port to become pending, then consumes the event (or the end of the
+    /// test).
     pub fn wait(&self, step: &str) {
-        if !wait_until(PEER_TIMEOUT_MS, || self.si.is_pending(self.port)) {
+        if !wait_until(PEER_TIMEOUT_MS, || self.ev.is_pending(self.port)) {
             fatal(format_args!(
                 "peer did not signal '{step}' on port {} within {} s",
                 self.port,
                 PEER_TIMEOUT_MS / 1000
             ));
         }
-        self.si.clear_pending(self.port);
+        self.ev.consume(self.port);
     }
 }

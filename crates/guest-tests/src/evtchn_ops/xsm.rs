@@ -5,14 +5,17 @@
 //! The same cases run in two configs that differ only in XEN_CMD; each reads the policy to
 //! expect from `xsm=dummy|silo` on its command line. The pair `evtchn-xsm-a` (domain A) and
 //! `evtchn-xsm-b` (domain B, `peer=` A) share two static channels: main (A:10 ↔ B:11) and
-//! sync (A:12 ↔ B:13), the latter only to pace the two cases.
+//! sync (A:12 ↔ B:13), the latter only to pace the two cases. With `abi=fifo` both switch
+//! to the FIFO ABI first and read their events from FIFO event words.
 
-use xtf::abi::{DOMID_IO, DOMID_SELF, DOMID_XEN, DomId, Errno, evtchnstat as st};
+use xtf::abi::evtchnstat as st;
+use xtf::abi::{DOMID_IO, DOMID_SELF, DOMID_XEN, DomId, Errno, EventWordFlags as F};
 use xtf::guest::evtchn;
+use xtf::guest::fifo::Fifo;
 use xtf::{Env, xtf_success};
 
-use super::{PEER_TIMEOUT_MS, Policy, Signal, check_status, fatal, peer, policy, shared_info};
-use super::{status, wait_until};
+use super::{Events, PEER_TIMEOUT_MS, Policy, Signal, check_status, fatal, must, peer, policy};
+use super::{shared_info, status, wait_until, wants_fifo};
 use crate::check;
 
 const A_MAIN: u32 = 10;
@@ -36,11 +39,19 @@ pub fn pair_a(env: &Env<'_>) {
     let pol = policy(env);
     let b = peer(env);
     let si = shared_info();
-    let sync = Signal { si, port: A_SYNC };
-    let main = Signal { si, port: A_MAIN };
+    let f = Fifo::new();
+    let ev = if wants_fifo(env) {
+        must(f.init_control(0, 0), format_args!("init_control"));
+        must(f.expand(), format_args!("expand_array"));
+        Events::Fifo(&f)
+    } else {
+        Events::TwoLevel(si)
+    };
+    let sync = Signal { ev, port: A_SYNC };
+    let main = Signal { ev, port: A_MAIN };
     check_static(A_MAIN, A_SYNC, b, B_MAIN, B_SYNC);
     // Only the end bound second (B's) is pending from boot.
-    check!(si.is_pending(A_MAIN), false, "A's static port {A_MAIN} pending at boot");
+    check!(ev.is_pending(A_MAIN), false, "A's static port {A_MAIN} pending at boot");
     sync.wait("B ready");
 
     // The static channel carries events both ways.
@@ -57,7 +68,7 @@ pub fn pair_a(env: &Env<'_>) {
     sync.wait("B bound");
     if pol == Policy::Dummy {
         check_status(1, st::INTERDOMAIN, 0, [u32::from(b), 1]);
-        check!(si.is_pending(1), false, "A's port 1 not pending after B bound it");
+        check!(ev.is_pending(1), false, "A's port 1 not pending after B bound it");
         must_send(1);
         sync.wait("B closed its end");
         check_status(1, st::UNBOUND, 0, [u32::from(b), 0]);
@@ -80,8 +91,8 @@ pub fn pair_a(env: &Env<'_>) {
         Policy::Dummy => {
             if check!(rebind, Ok(1), "bind_interdomain(d{b}, {B_MAIN}) under dummy") {
                 check_status(1, st::INTERDOMAIN, 0, [u32::from(b), B_MAIN]);
-                check!(si.is_pending(1), true, "new local end pending after bind");
-                si.clear_pending(1);
+                check!(ev.is_pending(1), true, "new local end pending after bind");
+                ev.consume(1);
                 must_send(1);
             }
         }
@@ -109,16 +120,31 @@ pub fn pair_b(env: &Env<'_>) {
     let pol = policy(env);
     let a = peer(env);
     let si = shared_info();
-    let sync = Signal { si, port: B_SYNC };
-    let main = Signal { si, port: B_MAIN };
+    let f = Fifo::new();
     check_static(B_MAIN, B_SYNC, a, A_MAIN, A_SYNC);
     check!(
         (si.is_pending(B_MAIN), si.is_pending(B_SYNC)),
         (true, true),
         "B's static ports pending from boot, before anyone sent"
     );
-    si.clear_pending(B_MAIN);
-    si.clear_pending(B_SYNC);
+    let ev = if wants_fifo(env) {
+        must(f.init_control(0, 0), format_args!("init_control"));
+        must(f.expand(), format_args!("expand_array"));
+        // The 2L-pending ports are raised into queue 7 when the first page arrives.
+        let pl = (F::PENDING | F::LINKED).bits();
+        check!(
+            (f.word(B_MAIN).0, f.word(B_SYNC).0),
+            (pl | B_SYNC, pl),
+            "words of the static ports after the switch to FIFO"
+        );
+        Events::Fifo(&f)
+    } else {
+        Events::TwoLevel(si)
+    };
+    let sync = Signal { ev, port: B_SYNC };
+    let main = Signal { ev, port: B_MAIN };
+    ev.consume(B_MAIN);
+    ev.consume(B_SYNC);
     sync.notify("B ready");
 
     main.wait("A->B on static");
@@ -130,8 +156,8 @@ pub fn pair_b(env: &Env<'_>) {
         Policy::Dummy => {
             if check!(bound, Ok(1), "bind_interdomain(d{a}, 1) under dummy") {
                 check_status(1, st::INTERDOMAIN, 0, [u32::from(a), 1]);
-                check!(si.is_pending(1), true, "local end pending after bind");
-                si.clear_pending(1);
+                check!(ev.is_pending(1), true, "local end pending after bind");
+                ev.consume(1);
             }
         }
         Policy::Silo => {
@@ -140,7 +166,7 @@ pub fn pair_b(env: &Env<'_>) {
     }
     sync.notify("B bound");
     if pol == Policy::Dummy {
-        if !wait_until(PEER_TIMEOUT_MS, || si.is_pending(1)) {
+        if !wait_until(PEER_TIMEOUT_MS, || ev.is_pending(1)) {
             fatal(format_args!("A's send on the guest-made channel did not arrive"));
         }
         check!(evtchn::close(1), Ok(()), "close(1)");
@@ -160,7 +186,7 @@ pub fn pair_b(env: &Env<'_>) {
     match pol {
         Policy::Dummy => {
             check_status(B_MAIN, st::INTERDOMAIN, 0, [u32::from(a), 1]);
-            if !wait_until(PEER_TIMEOUT_MS, || si.is_pending(B_MAIN)) {
+            if !wait_until(PEER_TIMEOUT_MS, || ev.is_pending(B_MAIN)) {
                 fatal(format_args!("A's send on the rebound channel did not arrive"));
             }
         }
@@ -184,7 +210,7 @@ pub fn pair_b(env: &Env<'_>) {
 }
 
 fn must_send(port: u32) {
-    super::must(evtchn::send(port), format_args!("send({port})"));
+    must(evtchn::send(port), format_args!("send({port})"));
 }
 
 /// One domain's view of another (`peer=` any other domU) under the policy: alloc_unbound for
