@@ -93,6 +93,14 @@ void oxx_write_unlock_irqrestore(rwlock_t *l, unsigned long flags)
     write_unlock_irqrestore(l, flags);
 }
 bool oxx_read_trylock(rwlock_t *l) { return read_trylock(l); }
+unsigned long oxx_local_irq_save(void)
+{
+    unsigned long flags;
+
+    local_irq_save(flags);
+    return flags;
+}
+void oxx_local_irq_restore(unsigned long flags) { local_irq_restore(flags); }
 
 /* ---- more domain / vCPU ---- */
 struct domain *oxx_rcu_lock_domain_by_any_id(domid_t id) { return rcu_lock_domain_by_any_id(id); }
@@ -256,3 +264,53 @@ void oxx_evtchn_port_print_state(struct domain *d, const struct evtchn *chn)
 {
     d->evtchn_port_ops->print_state(d, chn);
 }
+
+/* ---- FIFO ABI ---- */
+/* event_fifo.c's map_guest_page() */
+int oxx_map_guest_page(struct domain *d, uint64_t gfn, void **virt)
+{
+    struct page_info *p;
+
+    p = get_page_from_gfn(d, gfn, NULL, P2M_ALLOC);
+    if ( !p )
+        return -EINVAL;
+
+    if ( !get_page_type(p, PGT_writable_page) )
+    {
+        put_page(p);
+        return -EINVAL;
+    }
+
+    *virt = __map_domain_page_global(p);
+    if ( !*virt )
+    {
+        put_page_and_type(p);
+        return -ENOMEM;
+    }
+    return 0;
+}
+/* event_fifo.c's unmap_guest_page() */
+void oxx_unmap_guest_page(void *virt)
+{
+    struct page_info *page;
+
+    if ( !virt )
+        return;
+
+    virt = (void *)((unsigned long)virt & PAGE_MASK);
+    page = mfn_to_page(domain_page_map_to_mfn(virt));
+
+    unmap_domain_page_global(virt);
+    put_page_and_type(page);
+}
+bool oxx_guest_test_and_set_bit(struct domain *d, unsigned int nr, void *p)
+{
+    return guest_test_and_set_bit(d, nr, p);
+}
+bool oxx_guest_test_bit(struct domain *d, unsigned int nr, const void *p)
+{
+    return guest_test_bit(d, nr, p);
+}
+void oxx_guest_set_bit(struct domain *d, unsigned int nr, void *p) { guest_set_bit(d, nr, p); }
+void oxx_guest_clear_bit(struct domain *d, unsigned int nr, void *p) { guest_clear_bit(d, nr, p); }
+uint32_t oxx_cmpxchg32(uint32_t *p, uint32_t old, uint32_t new) { return cmpxchg(p, old, new); }

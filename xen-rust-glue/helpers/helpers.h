@@ -24,6 +24,8 @@
 #include <xen/xmalloc.h>
 #include <xsm/xsm.h>
 #include <asm/guest_atomics.h>
+#include <xen/mm.h>
+#include <xen/paging.h>
 
 /*
  * Xen's config.h sets `#pragma GCC visibility push(hidden)`; bindgen skips hidden functions
@@ -81,6 +83,8 @@ void oxx_read_unlock_irqrestore(rwlock_t *l, unsigned long flags);
 unsigned long oxx_write_lock_irqsave(rwlock_t *l);
 void oxx_write_unlock_irqrestore(rwlock_t *l, unsigned long flags);
 bool oxx_read_trylock(rwlock_t *l);
+unsigned long oxx_local_irq_save(void);
+void oxx_local_irq_restore(unsigned long flags);
 
 /* sched.h: more domain and vCPU helpers */
 struct domain *oxx_rcu_lock_domain_by_any_id(domid_t id);
@@ -135,6 +139,16 @@ int oxx_evtchn_port_set_priority(struct domain *d, struct evtchn *chn, unsigned 
 bool oxx_evtchn_is_pending(const struct domain *d, const struct evtchn *chn);
 bool oxx_evtchn_is_masked(const struct domain *d, const struct evtchn *chn);
 void oxx_evtchn_port_print_state(struct domain *d, const struct evtchn *chn);
+
+/* FIFO ABI: guest pages mapped globally (event_fifo.c's map_guest_page), bounded guest
+ * atomics on 32-bit event words, cmpxchg on a mapped word */
+int oxx_map_guest_page(struct domain *d, uint64_t gfn, void **virt);
+void oxx_unmap_guest_page(void *virt);
+bool oxx_guest_test_and_set_bit(struct domain *d, unsigned int nr, void *p);
+bool oxx_guest_test_bit(struct domain *d, unsigned int nr, const void *p);
+void oxx_guest_set_bit(struct domain *d, unsigned int nr, void *p);
+void oxx_guest_clear_bit(struct domain *d, unsigned int nr, void *p);
+uint32_t oxx_cmpxchg32(uint32_t *p, uint32_t old, uint32_t new);
 
 /* pirqs (arm: none can be bound; kept for the C paths' shape) */
 struct pirq *oxx_pirq_get_info(struct domain *d, int pirq);

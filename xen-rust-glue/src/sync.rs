@@ -269,3 +269,23 @@ pub mod raw {
         }
     }
 }
+
+/// Interrupts off on this CPU until dropped (`local_irq_save` / `local_irq_restore`): for
+/// taking several locks that interrupt handlers also take, as C's first `spin_lock_irqsave`
+/// does. Declare it before the lock guards so it is restored after they are released.
+pub struct IrqSave(core::ffi::c_ulong);
+
+impl IrqSave {
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        // SAFETY: saves and masks the local interrupt state; no memory is touched.
+        IrqSave(unsafe { b::oxx_local_irq_save() })
+    }
+}
+
+impl Drop for IrqSave {
+    fn drop(&mut self) {
+        // SAFETY: restores exactly the state saved by new(), once.
+        unsafe { b::oxx_local_irq_restore(self.0) }
+    }
+}

@@ -109,6 +109,9 @@ pub trait Domain: Copy + Eq {
     fn unmask(self, c: Self::Chan);
     fn is_busy(self, c: Self::Chan) -> bool;
     fn set_priority(self, c: Self::Chan, prio: u32) -> Result<(), Errno>;
+    /// Back to the 2-level ABI after a complete reset (C: evtchn_fifo_destroy +
+    /// evtchn_2l_init); called with the event lock held.
+    fn reset_abi(self);
 
     // XSM hooks (errors as the XSM module returns them).
     fn xsm_unbound(self, c: Self::Chan, remote: DomId) -> Result<(), Errno>;
@@ -559,8 +562,7 @@ pub enum Progress {
     Preempted,
 }
 
-/// `evtchn_reset()` (without the FIFO → 2L switch, done by the caller when it returns
-/// `Ok(Done)` — see `reset_abi` in the Xen module). Errors: `EINVAL` resetting another
+/// `evtchn_reset()`, including the switch back to 2L ([`Domain::reset_abi`]). Errors: `EINVAL` resetting another
 /// domain that its controller has not paused; `EBUSY` a reset already in progress; `EAGAIN`
 /// ports were opened concurrently.
 pub fn reset<E: Env>(env: &E, d: E::Dom, resuming: bool) -> Result<Progress, Errno> {
@@ -592,6 +594,8 @@ pub fn reset<E: Env>(env: &E, d: E::Dom, resuming: bool) -> Result<Progress, Err
     if d.active() > d.xen_count() {
         return Err(Errno::EAGAIN);
     }
+    // In the same locked region as the check above, so no port can be bound in between.
+    d.reset_abi();
     Ok(Progress::Done)
 }
 

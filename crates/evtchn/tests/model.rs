@@ -327,6 +327,9 @@ impl<'w> Domain for HostDom<'w> {
     fn set_priority(self, _c: HostChan<'w>, _p: u32) -> Result<(), Errno> {
         Err(Errno::ENOSYS)
     }
+    fn reset_abi(self) {
+        assert!(self.data().event_locked.get());
+    }
     fn xsm_unbound(self, _c: HostChan<'w>, _r: DomId) -> Result<(), Errno> {
         Ok(())
     }

@@ -139,6 +139,7 @@ pub unsafe extern "C" fn evtchn_destroy(d: *mut b::domain) -> c_int {
         return -Errno::ERESTART.get();
     }
     clear_global_virq_handlers(d);
+    super::fifo::destroy(dom);
     0
 }
 
@@ -178,10 +179,7 @@ pub unsafe extern "C" fn evtchn_reset(d: *mut b::domain, resuming: bool) -> c_in
     // SAFETY: guaranteed by the caller.
     let Some(dom) = (unsafe { XenDom::new(d) }) else { return -Errno::EINVAL.get() };
     match ops::reset(&XenEnv, dom, resuming) {
-        Ok(Progress::Done) => {
-            // No FIFO in this build (init_control is -ENOSYS): the ABI is already 2L.
-            0
-        }
+        Ok(Progress::Done) => 0,
         Ok(Progress::Preempted) => -Errno::ERESTART.get(),
         Err(e) => -e.get(),
     }
@@ -522,13 +520,14 @@ fn dispatch(cmd: Cmd, arg: u64) -> Result<c_long, Errno> {
             }
         }
         Cmd::InitControl => {
-            let _a: abi::InitControl = read_arg(arg)?;
-            // FIFO ABI not implemented yet (docs/status.md): the guest stays on 2L.
-            return Err(Errno::ENOSYS);
+            let mut a: abi::InitControl = read_arg(arg)?;
+            a.link_bits = abi::EVTCHN_FIFO_LINK_BITS;
+            super::fifo::init_control(env.current(), a.control_gfn, a.offset, a.vcpu)?;
+            write_arg(arg, &a)?;
         }
         Cmd::ExpandArray => {
-            let _a: abi::ExpandArray = read_arg(arg)?;
-            return Err(Errno::ENOSYS);
+            let a: abi::ExpandArray = read_arg(arg)?;
+            super::fifo::expand_array(env.current(), a.array_gfn)?;
         }
         Cmd::SetPriority => {
             let a: abi::SetPriority = read_arg(arg)?;

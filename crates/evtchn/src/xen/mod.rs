@@ -17,6 +17,7 @@
 //!     domain any more.
 
 mod exports;
+mod fifo;
 
 use crate::abi::{self, DomId, Port};
 use crate::core::{self as ops, Channel, ChannelWrite, Domain, Env, State};
@@ -359,6 +360,9 @@ impl Domain for XenDom {
     fn set_priority(self, c: XenChan, prio: u32) -> Result<(), Errno> {
         // SAFETY: live domain and channel.
         errno(unsafe { b::oxx_evtchn_port_set_priority(self.ptr(), c.raw(), prio) })
+    }
+    fn reset_abi(self) {
+        fifo::back_to_2l(self);
     }
     fn xsm_unbound(self, c: XenChan, remote: DomId) -> Result<(), Errno> {
         // SAFETY: live domain and channel.
