@@ -61,13 +61,14 @@ pub struct Config {
     /// FIFO only: call init_control on every vCPU (`false`: on vCPU 0 only, the test does the
     /// others with [`fifo_init_cpu`]).
     pub fifo_all_cpus: bool,
-    /// A watchdog on vCPU 0 ending the test FAILURE after this many ms (0: none).
+    /// A watchdog on vCPU 0 ending the test FAILURE after this many ms (0: none). The
+    /// default, 60 s, stays under the suites' 90 s boot timeout with room for a loaded host.
     pub watchdog_ms: u64,
 }
 
 impl Config {
     pub const fn new(vcpus: usize, abi: Abi) -> Config {
-        Config { vcpus, abi, fifo_all_cpus: true, watchdog_ms: 20_000 }
+        Config { vcpus, abi, fifo_all_cpus: true, watchdog_ms: 60_000 }
     }
 }
 
