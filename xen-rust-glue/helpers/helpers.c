@@ -121,6 +121,12 @@ void oxx_default_xen_notification(struct vcpu *v, unsigned int port)
         vcpu_wake(v);
 }
 
+/* ---- speculation ---- */
+unsigned long oxx_array_index_nospec(unsigned long idx, unsigned long size)
+{
+    return array_index_nospec(idx, size);
+}
+
 /* ---- bitmaps ---- */
 bool oxx_bitmap_empty(const unsigned long *map, unsigned int bits) { return bitmap_empty(map, bits); }
 unsigned int oxx_find_next_bit(const unsigned long *map, unsigned int bits, unsigned int from)

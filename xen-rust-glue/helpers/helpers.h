@@ -97,6 +97,9 @@ long oxx_evtchn_reset_continuation(uint64_t arg);
 /* default notification of a Xen-attached channel: wake v if blocked in Xen */
 void oxx_default_xen_notification(struct vcpu *v, unsigned int port);
 
+/* nospec.h: clamp a guest-controlled index under speculation (0 if idx >= size) */
+unsigned long oxx_array_index_nospec(unsigned long idx, unsigned long size);
+
 /* bitops on Xen-owned bitmaps (d->poll_mask) */
 bool oxx_bitmap_empty(const unsigned long *map, unsigned int bits);
 unsigned int oxx_find_next_bit(const unsigned long *map, unsigned int bits, unsigned int from);

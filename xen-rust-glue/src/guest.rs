@@ -128,9 +128,8 @@ mod copy {
             let one = self.element(i).ok_or(Errno::EFAULT)?;
             // SAFETY: `v` is a readable T of byte_len bytes; T: GuestPod has no padding that
             // could leak hypervisor data; the guest side is written only by raw_copy_to_guest.
-            let left = unsafe {
-                b::oxx_copy_to_guest(one.base(), (v as *const T).cast(), one.byte_len())
-            };
+            let left =
+                unsafe { b::oxx_copy_to_guest(one.base(), (v as *const T).cast(), one.byte_len()) };
             if left != 0 { Err(Errno::EFAULT) } else { Ok(()) }
         }
     }

@@ -123,7 +123,6 @@ abi_struct!(
     /// `struct evtchn_set_priority` (FIFO): IN port, priority.
     SetPriority, 8, { port: Port, priority: u32 });
 
-
 /// EVTCHNSTAT_* values of [`Status::status`].
 pub mod stat {
     pub const CLOSED: u32 = 0;

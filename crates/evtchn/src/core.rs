@@ -9,7 +9,7 @@
 //! for reading around delivery. Two domains' event locks and two channels' locks are taken
 //! only through [`lock_two_domains`] and [`lock_pair`], so the lock order lives in one place.
 
-use crate::abi::{self, DomId, Port, DOMID_SELF};
+use crate::abi::{self, DOMID_SELF, DomId, Port};
 use xen_rust_glue::Errno;
 
 /// A channel's state: C's `ECS_*` plus the union member that state selects.
@@ -219,11 +219,7 @@ pub fn get_free_port<D: Domain>(d: D) -> Result<Port, Errno> {
 
 /// `evtchn_get_port()`: a given port, or (0) any free one.
 fn get_port<D: Domain>(d: D, port: Port) -> Result<Port, Errno> {
-    if port != 0 {
-        allocate_port(d, port).map(|()| port)
-    } else {
-        get_free_port(d)
-    }
+    if port != 0 { allocate_port(d, port).map(|()| port) } else { get_free_port(d) }
 }
 
 /// `check_free_port()`: undo the active count of a port allocated but left free.
@@ -254,7 +250,12 @@ fn free<D: Domain>(d: D, c: D::Chan, w: &mut <D::Chan as Channel<D>>::Write) {
 /// `port` 0 means any free port (the hypercall), non-zero a given one (static channels).
 /// Errors: `ESRCH` no such domain; `ENOSPC`/`EBUSY`/`ENOMEM`/`EINVAL` from allocation;
 /// the XSM denial (`EPERM` under SILO between domUs).
-pub fn alloc_unbound<E: Env>(env: &E, dom: DomId, remote_dom: DomId, port: Port) -> Result<Port, Errno> {
+pub fn alloc_unbound<E: Env>(
+    env: &E,
+    dom: DomId,
+    remote_dom: DomId,
+    port: Port,
+) -> Result<Port, Errno> {
     let dref = env.lookup(dom).ok_or(Errno::ESRCH)?;
     let d = *dref;
     let _l = d.event_lock();

@@ -36,7 +36,8 @@ fn try_set_link<W: EventWord>(word: &W, w: &mut u32, link: u32) -> Option<Link> 
         return Some(Link::NotLinked);
     }
     let old = *w;
-    let new = (old & !(FifoWord::BUSY.bits() | FifoWord::LINK.bits())) | (link & FifoWord::LINK.bits());
+    let new =
+        (old & !(FifoWord::BUSY.bits() | FifoWord::LINK.bits())) | (link & FifoWord::LINK.bits());
     *w = word.cmpxchg(old, new);
     if *w == old { Some(Link::Linked) } else { None }
 }

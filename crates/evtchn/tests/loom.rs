@@ -8,8 +8,8 @@
 #![cfg(loom)]
 
 use evtchn::abi::FifoWord;
-use evtchn::core::{lock_pair, Channel, ChannelWrite, State};
-use evtchn::fifo::{set_link, EventWord, Link};
+use evtchn::core::{Channel, ChannelWrite, State, lock_pair};
+use evtchn::fifo::{EventWord, Link, set_link};
 use loom::sync::atomic::{AtomicU32, Ordering};
 use loom::sync::{Arc, Mutex, MutexGuard};
 use loom::thread;
@@ -48,7 +48,8 @@ fn guest_unlink(w: &AtomicU32) -> u32 {
 #[test]
 fn fifo_set_link_races_guest_unlink() {
     loom::model(|| {
-        let word = Arc::new(Word(AtomicU32::new(FifoWord::LINKED.bits() | FifoWord::PENDING.bits())));
+        let word =
+            Arc::new(Word(AtomicU32::new(FifoWord::LINKED.bits() | FifoWord::PENDING.bits())));
         let g = word.clone();
         let guest = thread::spawn(move || guest_unlink(&g.0));
         let r = set_link(&*word, 5);
@@ -57,7 +58,8 @@ fn fifo_set_link_races_guest_unlink() {
         assert_eq!(end & FifoWord::BUSY.bits(), 0, "BUSY left set");
         match r {
             Link::Linked => assert!(
-                seen == 5 || (end & FifoWord::LINKED.bits() != 0 && end & FifoWord::LINK.bits() == 5),
+                seen == 5
+                    || (end & FifoWord::LINKED.bits() != 0 && end & FifoWord::LINK.bits() == 5),
                 "link lost: seen={seen} end={end:#x}"
             ),
             Link::NotLinked => {

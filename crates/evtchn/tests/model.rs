@@ -5,7 +5,7 @@
 //! writes only under the channel's write lock, no lock taken twice, two channel locks only in
 //! `order_key` order, state changes only under the domain's event lock.
 
-use evtchn::abi::{self, DomId, Port, DOMID_SELF};
+use evtchn::abi::{self, DOMID_SELF, DomId, Port};
 use evtchn::core::{self as ops, Channel, ChannelWrite, Domain, Env, State, StatusUnion};
 use evtchn::twol::{self, TwoLevelBits};
 use proptest::prelude::*;
@@ -101,7 +101,12 @@ impl<'w> HostChan<'w> {
     }
     fn take(self, write: bool) {
         let mut locked = self.d.data().chan_locked.borrow_mut();
-        assert!(!locked.contains_key(&self.port), "channel lock taken twice: {:?}/{}", self.d, self.port);
+        assert!(
+            !locked.contains_key(&self.port),
+            "channel lock taken twice: {:?}/{}",
+            self.d,
+            self.port
+        );
         if write {
             // Two write locks only in order (lock_pair).
             if let Some(&(di, p)) = self.d.w.held.borrow().last() {
@@ -170,7 +175,9 @@ impl<'w> Channel<HostDom<'w>> for HostChan<'w> {
             HState::Free => State::Free,
             HState::Reserved => State::Reserved,
             HState::Unbound(r) => State::Unbound { remote: r },
-            HState::Inter(d, p) => State::Interdomain { remote: HostDom { w: self.d.w, i: d }, remote_port: p },
+            HState::Inter(d, p) => {
+                State::Interdomain { remote: HostDom { w: self.d.w, i: d }, remote_port: p }
+            }
             HState::Virq(v) => State::Virq { virq: v },
             HState::Ipi => State::Ipi,
         }
@@ -503,14 +510,26 @@ fn op_strategy(ndoms: usize) -> impl Strategy<Value = Op> {
     let port = prop_oneof![0u32..12, 60u32..70, Just(4095u32), Just(4096u32), Just(u32::MAX)];
     prop_oneof![
         (cur.clone(), 0u8..6).prop_map(|(cur, remote)| Op::AllocUnbound { cur, remote }),
-        (cur.clone(), 0u8..6, port.clone()).prop_map(|(cur, rdom, rport)| Op::BindInterdomain { cur, rdom, rport }),
+        (cur.clone(), 0u8..6, port.clone()).prop_map(|(cur, rdom, rport)| Op::BindInterdomain {
+            cur,
+            rdom,
+            rport
+        }),
         (cur.clone(), prop_oneof![0u32..4, Just(23u32), Just(24u32)], 0u32..3)
             .prop_map(|(cur, virq, vcpu)| Op::BindVirq { cur, virq, vcpu }),
         (cur.clone(), 0u32..3).prop_map(|(cur, vcpu)| Op::BindIpi { cur, vcpu }),
         (cur.clone(), port.clone()).prop_map(|(cur, port)| Op::Close { cur, port }),
         (cur.clone(), port.clone()).prop_map(|(cur, port)| Op::Send { cur, port }),
-        (cur.clone(), 0u8..6, port.clone()).prop_map(|(cur, dom, port)| Op::Status { cur, dom, port }),
-        (cur.clone(), port.clone(), 0u32..3).prop_map(|(cur, port, vcpu)| Op::BindVcpu { cur, port, vcpu }),
+        (cur.clone(), 0u8..6, port.clone()).prop_map(|(cur, dom, port)| Op::Status {
+            cur,
+            dom,
+            port
+        }),
+        (cur.clone(), port.clone(), 0u32..3).prop_map(|(cur, port, vcpu)| Op::BindVcpu {
+            cur,
+            port,
+            vcpu
+        }),
         (cur.clone(), 0u32..70).prop_map(|(cur, port)| Op::Mask { cur, port }),
         (cur.clone(), port.clone()).prop_map(|(cur, port)| Op::Unmask { cur, port }),
         (cur.clone(), 0u32..70).prop_map(|(cur, port)| Op::ClearPending { cur, port }),
@@ -724,7 +743,8 @@ fn check_same(w: &World, m: &Model) {
         let hd = &w.doms[i];
         let chans = hd.chans.borrow();
         assert_eq!(chans.len() as u32, md.valid, "valid ports of d{i}");
-        let open = chans.iter().filter(|c| !matches!(c.state, HState::Free | HState::Reserved)).count();
+        let open =
+            chans.iter().filter(|c| !matches!(c.state, HState::Free | HState::Reserved)).count();
         assert_eq!(hd.active.get() as usize, open, "active count of d{i}");
         assert_eq!(open, md.ports.len(), "open ports of d{i}");
         for p in 0..md.valid.min(4096) {

@@ -6,8 +6,10 @@
 //! generic operation in [`crate::core`]; `do_event_channel_op` is Hubris-shaped: decode `cmd`,
 //! copy the argument in, one function per op returning `Result`, copy out, map the errno once.
 
-use super::{XenDom, XenEnv, twol_init, alloc_bucket, free_bucket, EVTCHNS_PER_BUCKET,
-            BUCKETS_PER_GROUP, NR_EVTCHN_GROUPS, Progress};
+use super::{
+    BUCKETS_PER_GROUP, EVTCHNS_PER_BUCKET, NR_EVTCHN_GROUPS, Progress, XenDom, XenEnv,
+    alloc_bucket, free_bucket, twol_init,
+};
 use crate::abi::{self, Cmd, DomId, Port};
 use crate::core::{self as ops, Channel, Domain, Env, State};
 use core::ffi::{c_int, c_long, c_uint};
@@ -15,7 +17,7 @@ use core::ptr::{addr_of_mut, null_mut};
 use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use xen_rust_glue::bindings as b;
 use xen_rust_glue::guest::{read_arg, write_arg};
-use xen_rust_glue::{printk, Errno};
+use xen_rust_glue::{Errno, printk};
 
 /// C: `xen_event_channel_notification_t`.
 pub type XenEventChannelNotification = Option<unsafe extern "C" fn(v: *mut b::vcpu, port: c_uint)>;
@@ -31,7 +33,8 @@ const NR_XEN_CONSUMERS: usize = (1 << b::XEN_CONSUMER_BITS) - 1;
 
 /// C's `xen_consumers[]`: notification functions of Xen-attached channels, registered
 /// without a lock by compare-and-swap (C: cmpxchgptr).
-static XEN_CONSUMERS: [AtomicUsize; NR_XEN_CONSUMERS] = [const { AtomicUsize::new(0) }; NR_XEN_CONSUMERS];
+static XEN_CONSUMERS: [AtomicUsize; NR_XEN_CONSUMERS] =
+    [const { AtomicUsize::new(0) }; NR_XEN_CONSUMERS];
 
 unsafe extern "C" fn default_xen_notification(v: *mut b::vcpu, port: c_uint) {
     // SAFETY: called with a live vCPU (send / notify paths).
@@ -464,7 +467,8 @@ fn dispatch(cmd: Cmd, arg: u64) -> Result<c_long, Errno> {
         }
         Cmd::BindInterdomain => {
             let mut a: abi::BindInterdomain = read_arg(arg)?;
-            a.local_port = ops::bind_interdomain(&env, env.current(), a.remote_dom, a.remote_port, 0)?;
+            a.local_port =
+                ops::bind_interdomain(&env, env.current(), a.remote_dom, a.remote_port, 0)?;
             write_arg(arg, &a)?;
         }
         Cmd::BindVirq => {
@@ -572,14 +576,18 @@ unsafe extern "C" fn dump_domain(d: *mut b::domain, _ctx: *mut core::ffi::c_void
         let st = c.state();
         if st != State::Free {
             // SAFETY: live domain and channel; read-only helpers.
-            let (p, m) = unsafe { (b::oxx_evtchn_is_pending(d, c.raw()), b::oxx_evtchn_is_masked(d, c.raw())) };
+            let (p, m) = unsafe {
+                (b::oxx_evtchn_is_pending(d, c.raw()), b::oxx_evtchn_is_masked(d, c.raw()))
+            };
             printk!("    {:4} [{}/{}/", port, p as u8, m as u8);
             // SAFETY: as above.
             unsafe { b::oxx_evtchn_port_print_state(d, c.raw()) };
             printk!("]: s={} n={} x={}", st.ecs(), c.notify_vcpu(), c.xen_consumer());
             match st {
                 State::Unbound { remote } => printk!(" d={}", remote),
-                State::Interdomain { remote, remote_port } => printk!(" d={} p={}", remote.id(), remote_port),
+                State::Interdomain { remote, remote_port } => {
+                    printk!(" d={} p={}", remote.id(), remote_port)
+                }
                 State::Pirq { irq } => printk!(" p={} i=-1", irq),
                 State::Virq { virq } => printk!(" v={}", virq),
                 _ => {}

@@ -12,15 +12,15 @@
 //! reference) and unmapped only by [`destroy`], under the event lock, after the ops table has
 //! been switched back to 2L or the domain is dying.
 
-use super::{XenDom, EVTCHN_PORT_OPS_2L};
+use super::{EVTCHN_PORT_OPS_2L, XenDom};
 use crate::abi::{self, FifoWord, Port};
 use crate::core::{Channel, Domain};
 use crate::fifo::{self, EventWord, Link};
 use core::ptr::{addr_of, addr_of_mut, null_mut};
-use core::sync::atomic::{fence, AtomicPtr, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicU32, Ordering, fence};
 use xen_rust_glue::bindings as b;
 use xen_rust_glue::sync::{IrqSave, SpinLock, SpinLockGuard};
-use xen_rust_glue::{printk, Errno};
+use xen_rust_glue::{Errno, printk};
 
 const PAGE_SIZE: u32 = 4096;
 const WORDS_PER_PAGE: u32 = PAGE_SIZE / 4;
@@ -110,7 +110,8 @@ fn word_from_port(d: XenDom, port: Port) -> Option<Word> {
         return None;
     }
     fence(Ordering::Acquire); // pairs with add_page_to_event_array() (smp_rmb, XSA-359)
-    let page = f.event_array[(port / WORDS_PER_PAGE) as usize].load(Ordering::Relaxed);
+    let page = f.event_array[super::nospec(port / WORDS_PER_PAGE, MAX_EVENT_ARRAY_PAGES as u32)]
+        .load(Ordering::Relaxed);
     if page.is_null() {
         return None;
     }
@@ -179,7 +180,8 @@ fn set_pending(v: *mut b::vcpu, c: *mut b::evtchn) {
         let (mut gq, mut gold) = lock_queues(q, old_q);
         // The channel may have moved queues before we got the locks: look again.
         let (lp2, lv2) = lastq(c);
-        let old_now = fifo_vcpu(d.vcpu_ptr(lv2)).map(|f| &f.queue[(lp2 as usize) % MAX_QUEUES] as *const Queue);
+        let old_now = fifo_vcpu(d.vcpu_ptr(lv2))
+            .map(|f| &f.queue[(lp2 as usize) % MAX_QUEUES] as *const Queue);
         if !core::ptr::eq(q, &fv.queue[(chan_priority(c) as usize) % MAX_QUEUES])
             || old_now != Some(old_q as *const Queue)
         {
@@ -239,7 +241,9 @@ fn set_pending(v: *mut b::vcpu, c: *mut b::evtchn) {
     if !linked {
         let cb = fv.control_block.load(Ordering::Acquire);
         // SAFETY: cb is the mapped control block; `ready` is its first word.
-        if !cb.is_null() && !unsafe { b::oxx_guest_test_and_set_bit(d.ptr(), q_prio as u32, cb.cast()) } {
+        if !cb.is_null()
+            && !unsafe { b::oxx_guest_test_and_set_bit(d.ptr(), q_prio as u32, cb.cast()) }
+        {
             // SAFETY: live vCPU.
             unsafe { b::oxx_vcpu_mark_events_pending(v) };
         }
@@ -299,7 +303,11 @@ unsafe extern "C" fn fifo_is_busy(d: *const b::domain, c: *const b::evtchn) -> b
     // SAFETY: live channel.
     word_from_port(d, unsafe { (*c).port }).is_some_and(|w| w.test(FifoWord::LINKED))
 }
-unsafe extern "C" fn fifo_set_priority(_d: *mut b::domain, c: *mut b::evtchn, prio: core::ffi::c_uint) -> core::ffi::c_int {
+unsafe extern "C" fn fifo_set_priority(
+    _d: *mut b::domain,
+    c: *mut b::evtchn,
+    prio: core::ffi::c_uint,
+) -> core::ffi::c_int {
     if prio > PRIORITY_MIN {
         return -Errno::EINVAL.get();
     }
@@ -338,7 +346,10 @@ static EVTCHN_PORT_OPS_FIFO: b::evtchn_port_ops = b::evtchn_port_ops {
 
 // ---- set-up and teardown ----
 
-fn for_each_vcpu(d: XenDom, mut f: impl FnMut(*mut b::vcpu) -> Result<(), Errno>) -> Result<(), Errno> {
+fn for_each_vcpu(
+    d: XenDom,
+    mut f: impl FnMut(*mut b::vcpu) -> Result<(), Errno>,
+) -> Result<(), Errno> {
     for id in 0..d.max_vcpus() {
         let v = d.vcpu_ptr(id);
         if !v.is_null() {
@@ -352,7 +363,8 @@ fn for_each_vcpu(d: XenDom, mut f: impl FnMut(*mut b::vcpu) -> Result<(), Errno>
 fn setup_control_block(v: *mut b::vcpu) -> Result<(), Errno> {
     let size = core::mem::size_of::<FifoVcpu>();
     // SAFETY: plain allocation; NULL handled.
-    let p: *mut FifoVcpu = unsafe { b::oxx_xzalloc_bytes(size as _, core::mem::align_of::<FifoVcpu>() as _) }.cast();
+    let p: *mut FifoVcpu =
+        unsafe { b::oxx_xzalloc_bytes(size as _, core::mem::align_of::<FifoVcpu>() as _) }.cast();
     if p.is_null() {
         return Err(Errno::ENOMEM);
     }
@@ -529,4 +541,3 @@ pub(super) fn back_to_2l(d: XenDom) {
         unsafe { (*d.ptr()).evtchn_port_ops = &EVTCHN_PORT_OPS_2L };
     }
 }
-

@@ -22,16 +22,17 @@ mod fifo;
 use crate::abi::{self, DomId, Port};
 use crate::core::{self as ops, Channel, ChannelWrite, Domain, Env, State};
 use crate::twol::{self, TwoLevelBits};
-use core::ptr::{addr_of, addr_of_mut, NonNull};
-use core::sync::atomic::{fence, Ordering};
+use core::ptr::{NonNull, addr_of, addr_of_mut};
+use core::sync::atomic::{Ordering, fence};
 use static_assertions::const_assert_eq;
+use xen_rust_glue::Errno;
 use xen_rust_glue::bindings as b;
 use xen_rust_glue::sync::raw;
-use xen_rust_glue::Errno;
 
 const PAGE_SIZE: usize = 4096;
 /// C: `EVTCHNS_PER_BUCKET` (PAGE_SIZE / next_power_of_2(sizeof(struct evtchn))).
-const EVTCHNS_PER_BUCKET: u32 = (PAGE_SIZE / core::mem::size_of::<b::evtchn>().next_power_of_two()) as u32;
+const EVTCHNS_PER_BUCKET: u32 =
+    (PAGE_SIZE / core::mem::size_of::<b::evtchn>().next_power_of_two()) as u32;
 /// C: `BUCKETS_PER_GROUP`.
 const BUCKETS_PER_GROUP: u32 = (PAGE_SIZE / core::mem::size_of::<*mut b::evtchn>()) as u32;
 const EVTCHNS_PER_GROUP: u32 = BUCKETS_PER_GROUP * EVTCHNS_PER_BUCKET;
@@ -46,6 +47,13 @@ const_assert_eq!(EVTCHNS_PER_BUCKET, 64);
 const_assert_eq!(abi::NR_VIRQS, b::NR_VIRQS);
 const_assert_eq!(abi::VIRQ_XENPMU, b::VIRQ_XENPMU);
 const_assert_eq!(abi::VIRQ_XENOPROF, b::VIRQ_XENOPROF);
+
+/// C's `array_index_nospec(idx, size)`: `idx` (already checked `< size`) clamped so that a
+/// mispredicted bounds check cannot index out of range under speculation.
+fn nospec(idx: u32, size: u32) -> usize {
+    // SAFETY: pure arithmetic helper.
+    unsafe { b::oxx_array_index_nospec(idx as _, size as _) as usize }
+}
 
 fn errno(rc: core::ffi::c_int) -> Result<(), Errno> {
     if rc == 0 { Ok(()) } else { Err(Errno::from_ret(rc)) }
@@ -95,9 +103,9 @@ impl XenDom {
         // and published (groups and buckets are written before valid_evtchns).
         unsafe {
             if port < EVTCHNS_PER_BUCKET {
-                return NonNull::new_unchecked((*d).evtchn.add(port as usize));
+                return NonNull::new_unchecked((*d).evtchn.add(nospec(port, EVTCHNS_PER_BUCKET)));
             }
-            let grp = (*d).evtchn_group[(port / EVTCHNS_PER_GROUP) as usize];
+            let grp = (*d).evtchn_group[nospec(port / EVTCHNS_PER_GROUP, NR_EVTCHN_GROUPS as u32)];
             let bucket = *grp.add(((port % EVTCHNS_PER_GROUP) / EVTCHNS_PER_BUCKET) as usize);
             NonNull::new_unchecked(bucket.add((port % EVTCHNS_PER_BUCKET) as usize))
         }
@@ -311,8 +319,9 @@ impl Domain for XenDom {
         if v.is_null() || virq >= abi::NR_VIRQS {
             return 0;
         }
-        // SAFETY: v is a live vCPU of a live domain; virq < NR_VIRQS; read_atomic.
-        unsafe { addr_of!((*v).virq_to_evtchn[virq as usize]).read_volatile() }
+        let i = nospec(virq, abi::NR_VIRQS);
+        // SAFETY: v is a live vCPU of a live domain; i < NR_VIRQS; read_atomic.
+        unsafe { addr_of!((*v).virq_to_evtchn[i]).read_volatile() }
     }
     fn set_virq_port(self, vcpu: u32, virq: u32, port: Port, locked: bool) {
         let v = self.vcpu_ptr(vcpu);
@@ -320,9 +329,11 @@ impl Domain for XenDom {
             return;
         }
         // SAFETY: v is a live vCPU; virq_lock is initialised with the vCPU.
-        let _g = locked.then(|| unsafe { raw::WriteGuard::lock_irqsave(addr_of_mut!((*v).virq_lock)) });
-        // SAFETY: as above; write_atomic.
-        unsafe { addr_of_mut!((*v).virq_to_evtchn[virq as usize]).write_volatile(port) }
+        let _g =
+            locked.then(|| unsafe { raw::WriteGuard::lock_irqsave(addr_of_mut!((*v).virq_lock)) });
+        let i = nospec(virq, abi::NR_VIRQS);
+        // SAFETY: as above; i < NR_VIRQS; write_atomic.
+        unsafe { addr_of_mut!((*v).virq_to_evtchn[i]).write_volatile(port) }
     }
     fn event_lock(self) -> raw::WriteGuard {
         // SAFETY: invariant 1; d->event_lock is initialised by evtchn_init.
@@ -618,7 +629,8 @@ unsafe extern "C" fn twol_print_state(d: *mut b::domain, c: *const b::evtchn) {
     unsafe {
         let Some(d) = XenDom::new(d) else { return };
         let v = d.vcpu_ptr((*c).notify_vcpu_id as u32);
-        let bit = !v.is_null() && b::oxx_evtchn_2l_test_sel(v, (*c).port / d.bits().bits_per_word());
+        let bit =
+            !v.is_null() && b::oxx_evtchn_2l_test_sel(v, (*c).port / d.bits().bits_per_word());
         xen_rust_glue::printk!("{}", bit as u8);
     }
 }

@@ -74,11 +74,7 @@ pub fn stress(env: &Env<'_>) {
         println!("vCPU {cpu}: {ops} operations");
         check!(failed == 0, "vCPU {cpu}: step {failed} failed after {ops} operations");
     }
-    println!(
-        "deliveries: vCPU 0 {}, vCPU 1 {}",
-        upcall::delivered(0),
-        upcall::delivered(1)
-    );
+    println!("deliveries: vCPU 0 {}, vCPU 1 {}", upcall::delivered(0), upcall::delivered(1));
     check!(upcall::delivered(0) > 0, "events were delivered on vCPU 0");
     check!(upcall::delivered(1) > 0, "events were delivered on vCPU 1");
     // Only the static port is left open.
