@@ -3,7 +3,7 @@
 
 use xtf::Test;
 
-use crate::selftest;
+use crate::{selftest, static_sig};
 
 pub static TESTS: &[Test] = &[
     Test::new("hello", "print Xen's version and our domid, succeed", selftest::hello),
@@ -28,6 +28,28 @@ pub static TESTS: &[Test] = &[
     // ---- end evtchn_ops ----
     // ---- evtchn suite: upcalls, GIC, vCPUs, IPIs, timers (src/evtchn_irq/) ----
     // ---- end evtchn_irq ----
+    // ---- static suite: static event channels and shared memory (src/static_sig.rs) ----
+    Test::new(
+        "static-evtchn",
+        "evtchns=L:D:R,...: each port interdomain to D:R, traffic both ways",
+        static_sig::static_evtchn,
+    ),
+    Test::new(
+        "static-shm",
+        "shm=GPA:SIZE:ID,...: /reserved-memory/xen-shmem@GPA node and the memory",
+        static_sig::static_shm,
+    ),
+    Test::new(
+        "shm-producer",
+        "shm-producer=GPA:PORT: write a block, signal PORT until acknowledged",
+        static_sig::shm_producer,
+    ),
+    Test::new(
+        "shm-consumer",
+        "shm-consumer=GPA:PORT: wait for PORT, check the block, acknowledge",
+        static_sig::shm_consumer,
+    ),
+    // ---- end static ----
 ];
 
 xtf::guest_main!(TESTS);
