@@ -204,7 +204,7 @@ for name, what, lines, rust in CASES:
         f.write("# dt-errors: %s.\n" % what)
         if name in C_NOTES:
             f.write("# C 4.17.5: %s\n" % C_NOTES[name])
-        f.write("#@ builds c rust-shm\n#@ lax yes\n#@ timeout 20\n")
+        f.write("#@ builds c rust\n#@ lax yes\n#@ timeout 20\n")
         f.write("#@ expect-log rust %s\n" % rust)
         f.write("#@ expect-log rust Panic on CPU 0\n")
         if c:

@@ -244,6 +244,47 @@ fn ping_pong(me: DomId, chans: &[Chan]) -> Result<(), &'static str> {
     }
 }
 
+/// FNV-1a over a node's subtree: names, property names and values, in tree order.
+fn digest(node: &xtf::fdt::Node<'_>, skip: &str, h: &mut u64, depth: u32) {
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            *h = (*h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    };
+    eat(node.name().as_bytes());
+    eat(&[0]);
+    for p in node.properties() {
+        eat(p.name.as_bytes());
+        eat(&(p.value.len() as u32).to_be_bytes());
+        eat(p.value);
+    }
+    if depth < 16 {
+        for c in node.children() {
+            if depth == 0 && c.name() == skip {
+                continue;
+            }
+            digest(&c, skip, h, depth + 1);
+        }
+    }
+}
+
+/// Prints digests of the guest's device tree, for ci/test to compare across Xen builds
+/// (`#@ compare-builds`): the whole tree but /hypervisor (its grant table region follows
+/// the size of Xen's text, which differs between builds), and /reserved-memory alone.
+fn print_dt_digests(fdt: &xtf::fdt::Fdt<'_>) {
+    const FNV: u64 = 0xcbf2_9ce4_8422_2325;
+    if let Some(root) = fdt.root() {
+        let mut h = FNV;
+        digest(&root, "hypervisor", &mut h, 0);
+        println!("guest DT digest (all but /hypervisor): {h:#018x}");
+    }
+    if let Some(r) = fdt.find_node("/reserved-memory") {
+        let mut h = FNV;
+        digest(&r, "", &mut h, 1);
+        println!("guest DT digest (/reserved-memory): {h:#018x}");
+    }
+}
+
 /// `test=static-shm shm=GPA:SIZE:ID,...`: the reserved-memory node and the memory itself.
 pub fn static_shm(env: &Env<'_>) {
     let Some(arg) = env.arg("shm") else {
@@ -254,6 +295,7 @@ pub fn static_shm(env: &Env<'_>) {
         xtf_error!("no device tree");
         return;
     };
+    print_dt_digests(fdt);
     let Some(resv) = fdt.find_node("/reserved-memory") else {
         xtf_failure!("no /reserved-memory node in the guest device tree");
         return;
@@ -422,5 +464,103 @@ pub fn shm_consumer(env: &Env<'_>) {
     fence(Ordering::SeqCst);
     ack.store(sum, Ordering::Release);
     println!("consumer: event on port {port}, read {WORDS} words, checksum {sum:#x}");
+    xtf_success!();
+}
+
+/// The demo's mailbox in shared memory: word 0 the sender's sequence number, word 1 the
+/// receiver's acknowledged sequence number, then a length and the text.
+const DEMO_LINES: &[&str] = &[
+    "hello from the sender, over static shared memory",
+    "each message is signalled on a static event channel",
+    "the receiver answers on the same channel",
+    "set up by Xen at boot from the device tree: no xenstore, no grant tables",
+    "bye",
+];
+
+fn mailbox(gpa: u64) -> (&'static AtomicU32, &'static AtomicU32, &'static AtomicU32, *mut u8) {
+    let (seq, ack, _) = block(gpa);
+    // SAFETY: as in `block`: word 2 lies in the region and is only accessed atomically.
+    let len = unsafe { &*((gpa + 8) as *const AtomicU32) };
+    (seq, ack, len, (gpa + 64) as *mut u8)
+}
+
+/// Waits (polling shared_info) until `port` is pending, then clears it. False on timeout.
+fn wait_event(port: u32, seconds: u64) -> bool {
+    let deadline = counter() + seconds * counter_hz();
+    while counter() < deadline {
+        if is_pending(port).unwrap_or(false) {
+            let _ = clear_pending(port);
+            return true;
+        }
+        hypercall::yield_now();
+    }
+    false
+}
+
+/// `test=demo-send demo=GPA:PORT`: sends DEMO_LINES one by one.
+pub fn demo_send(env: &Env<'_>) {
+    let Some((gpa, port)) = shm_arg(env, "demo") else {
+        xtf_error!("bootargs need demo=GPA:PORT");
+        return;
+    };
+    let (seq, ack, len, text) = mailbox(gpa);
+    for (i, line) in DEMO_LINES.iter().enumerate() {
+        let n = i as u32 + 1;
+        for (k, b) in line.bytes().enumerate() {
+            // SAFETY: lines are < 256 bytes, inside the region after the header words.
+            unsafe { text.add(k).write_volatile(b) };
+        }
+        len.store(line.len() as u32, Ordering::Relaxed);
+        seq.store(n, Ordering::Release);
+        println!("sender:   -> message {n}: \"{line}\"");
+        // Signal until acknowledged (the receiver may clear an early, stray event).
+        let deadline = counter() + 10 * counter_hz();
+        while ack.load(Ordering::Acquire) != n {
+            if counter() > deadline {
+                xtf_failure!("sender: message {n} not acknowledged");
+                return;
+            }
+            if send(port).is_err() {
+                xtf_failure!("sender: EVTCHNOP_send on port {port} failed");
+                return;
+            }
+            wait_event(port, 1);
+        }
+        println!("sender:   <- receiver acknowledged message {n}");
+    }
+    xtf_success!();
+}
+
+/// `test=demo-receive demo=GPA:PORT`: prints every message and acknowledges it.
+pub fn demo_receive(env: &Env<'_>) {
+    let Some((gpa, port)) = shm_arg(env, "demo") else {
+        xtf_error!("bootargs need demo=GPA:PORT");
+        return;
+    };
+    let (seq, ack, len, text) = mailbox(gpa);
+    let _ = clear_pending(port); // the static set-up leaves the second end pending
+    let mut buf = [0u8; 256];
+    for n in 1..=DEMO_LINES.len() as u32 {
+        let deadline = counter() + 10 * counter_hz();
+        while seq.load(Ordering::Acquire) < n {
+            if counter() > deadline {
+                xtf_failure!("receiver: no message {n}");
+                return;
+            }
+            wait_event(port, 1);
+        }
+        let l = (len.load(Ordering::Relaxed) as usize).min(buf.len());
+        for (k, b) in buf[..l].iter_mut().enumerate() {
+            // SAFETY: within the region (l <= 256), written by the sender before `seq`.
+            *b = unsafe { text.add(k).read_volatile() };
+        }
+        let msg = core::str::from_utf8(&buf[..l]).unwrap_or("(not UTF-8)");
+        println!("receiver: <- event on port {port}, message {n}: \"{msg}\"");
+        if msg != DEMO_LINES[n as usize - 1] {
+            xtf_failure!("receiver: message {n} garbled");
+        }
+        ack.store(n, Ordering::Release);
+        let _ = send(port);
+    }
     xtf_success!();
 }

@@ -49,6 +49,16 @@ pub static TESTS: &[Test] = &[
         "shm-consumer=GPA:PORT: wait for PORT, check the block, acknowledge",
         static_sig::shm_consumer,
     ),
+    Test::new(
+        "demo-send",
+        "demo=GPA:PORT: send a few lines over shm, signalled on PORT (ci/demo)",
+        static_sig::demo_send,
+    ),
+    Test::new(
+        "demo-receive",
+        "demo=GPA:PORT: print and acknowledge the lines (ci/demo)",
+        static_sig::demo_receive,
+    ),
     // ---- end static ----
 ];
 
