@@ -75,7 +75,12 @@ pub fn evtchn_alloc_unbound(dom: u16, port: u32, remote: u16) -> Result<(), i32>
 }
 
 /// `evtchn_bind_interdomain({remote_dom, remote_port}, d(dom), port)`. Err(-errno).
-pub fn evtchn_bind_interdomain(dom: u16, port: u32, remote: u16, remote_port: u32) -> Result<(), i32> {
+pub fn evtchn_bind_interdomain(
+    dom: u16,
+    port: u32,
+    remote: u16,
+    remote_port: u32,
+) -> Result<(), i32> {
     // SAFETY: plain values; the helper takes and drops its own domain reference.
     let rc = unsafe { b::oxx_evtchn_bind_interdomain(dom, port, remote, remote_port) };
     if rc < 0 { Err(rc) } else { Ok(()) }
@@ -189,7 +194,13 @@ impl KernelInfo {
         // SAFETY: `self.k` is a live kernel_info (type invariant, exclusive through &mut);
         // `id` is valid for its length.
         let rc = unsafe {
-            b::oxx_kinfo_add_shm_bank(self.k.as_ptr(), start, size, id.as_ptr().cast(), id.len() as _)
+            b::oxx_kinfo_add_shm_bank(
+                self.k.as_ptr(),
+                start,
+                size,
+                id.as_ptr().cast(),
+                id.len() as _,
+            )
         };
         if rc < 0 { Err(rc) } else { Ok(()) }
     }
@@ -249,7 +260,12 @@ impl FdtWriter {
     pub fn property(&mut self, name: &CStr, value: &[u8]) -> Result<(), i32> {
         // SAFETY: as above; `value` is valid for its length, copied by libfdt.
         Self::rc(unsafe {
-            b::oxx_fdt_property(self.fdt.as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len() as _)
+            b::oxx_fdt_property(
+                self.fdt.as_ptr(),
+                name.as_ptr(),
+                value.as_ptr().cast(),
+                value.len() as _,
+            )
         })
     }
 

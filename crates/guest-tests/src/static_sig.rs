@@ -12,7 +12,9 @@
 
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
 
-use xtf::abi::{DOMID_SELF, DomId, Errno, EvtchnAllocUnbound, EvtchnClose, EvtchnSend, EvtchnStatus, evtchnstat};
+use xtf::abi::{
+    DOMID_SELF, DomId, Errno, EvtchnAllocUnbound, EvtchnClose, EvtchnSend, EvtchnStatus, evtchnstat,
+};
 use xtf::guest::hypercall;
 use xtf::{Env, println, xtf_error, xtf_failure, xtf_success};
 
@@ -172,7 +174,9 @@ pub fn static_evtchn(env: &Env<'_>) {
                 c.dom,
                 c.remote
             ),
-            Ok(_) => println!("d{me} port {}: interdomain to d{} port {}", c.local, c.dom, c.remote),
+            Ok(_) => {
+                println!("d{me} port {}: interdomain to d{} port {}", c.local, c.dom, c.remote)
+            }
         }
     }
     if let Err(e) = ping_pong(me, chans) {
@@ -366,11 +370,7 @@ fn block(gpa: u64) -> (&'static AtomicU32, &'static AtomicU32, *mut u32) {
     // accessed atomically here and by the peer; the data words follow and are accessed with
     // volatile reads/writes through the raw pointer only.
     unsafe {
-        (
-            &*(gpa as *const AtomicU32),
-            &*((gpa + 4) as *const AtomicU32),
-            (gpa + 64) as *mut u32,
-        )
+        (&*(gpa as *const AtomicU32), &*((gpa + 4) as *const AtomicU32), (gpa + 64) as *mut u32)
     }
 }
 
@@ -391,7 +391,9 @@ pub fn shm_producer(env: &Env<'_>) {
     ack.store(0, Ordering::Relaxed);
     fence(Ordering::SeqCst);
     flag.store(MAGIC, Ordering::Release);
-    println!("producer: wrote {WORDS} words (checksum {sum:#x}) at {gpa:#x}, signalling port {port}");
+    println!(
+        "producer: wrote {WORDS} words (checksum {sum:#x}) at {gpa:#x}, signalling port {port}"
+    );
     let hz = counter_hz();
     let deadline = counter() + 10 * hz;
     let mut last = 0;

@@ -223,7 +223,13 @@ struct Ctx<'t, 'e> {
 }
 
 impl<'t> Ctx<'t, '_> {
-    fn err(&mut self, domain: Option<&'t str>, node: Path<'t>, property: &'static str, reason: Reason<'t>) {
+    fn err(
+        &mut self,
+        domain: Option<&'t str>,
+        node: Path<'t>,
+        property: &'static str,
+        reason: Reason<'t>,
+    ) {
         self.errors.push(Error { domain, node, property, reason });
     }
 }
@@ -260,8 +266,12 @@ pub fn check<'t, T: DeviceTree>(
         let name = dt.name(n);
         let d = Domain { node: n, name, guest_ram: guest_ram(dt, n) };
         if !cfg.domains.push(d) {
-            cx.err(Some(name), Path { parent: None, node: name }, "compatible",
-                   Reason::TooMany { what: "xen,domain nodes", max: MAX_DOMAINS });
+            cx.err(
+                Some(name),
+                Path { parent: None, node: name },
+                "compatible",
+                Reason::TooMany { what: "xen,domain nodes", max: MAX_DOMAINS },
+            );
         }
     }
 
@@ -271,16 +281,27 @@ pub fn check<'t, T: DeviceTree>(
         for n in dt.children(d.node) {
             let path = Path { parent: Some(d.name), node: dt.name(n) };
             if dt.is_compatible(n, "xen,domain-shared-memory-v1") {
-                if let Some(s) = parse_shm(dt, &mut cx, d.node, n, Some(di), Some(d.name), path, host, d) {
+                if let Some(s) =
+                    parse_shm(dt, &mut cx, d.node, n, Some(di), Some(d.name), path, host, d)
+                {
                     if !cfg.shms.push(s) {
-                        cx.err(Some(d.name), path, "compatible", Reason::TooManyBanks { max: MAX_SHM });
+                        cx.err(
+                            Some(d.name),
+                            path,
+                            "compatible",
+                            Reason::TooManyBanks { max: MAX_SHM },
+                        );
                     }
                 }
             } else if dt.is_compatible(n, "xen,evtchn-v1") {
                 if let Some(e) = parse_v1(dt, &mut cx, n, di, d.name, path, limits) {
                     if !v1.push(e) {
-                        cx.err(Some(d.name), path, "compatible",
-                               Reason::TooMany { what: "xen,evtchn-v1 nodes", max: MAX_V1_ENDPOINTS });
+                        cx.err(
+                            Some(d.name),
+                            path,
+                            "compatible",
+                            Reason::TooMany { what: "xen,evtchn-v1 nodes", max: MAX_V1_ENDPOINTS },
+                        );
                     }
                 }
             }
@@ -306,8 +327,12 @@ pub fn check<'t, T: DeviceTree>(
             let path = Path { parent: None, node: dt.name(n) };
             if let Some(c) = parse_draft(dt, &mut cx, n, path, &cfg.domains, limits) {
                 if !cfg.channels.push(c) {
-                    cx.err(None, path, "compatible",
-                           Reason::TooMany { what: "static event channels", max: MAX_CHANNELS });
+                    cx.err(
+                        None,
+                        path,
+                        "compatible",
+                        Reason::TooMany { what: "static event channels", max: MAX_CHANNELS },
+                    );
                 }
             }
         }
@@ -315,11 +340,7 @@ pub fn check<'t, T: DeviceTree>(
     check_ports(&cfg, &mut cx);
 
     // A damaged structure block can hide nodes: refuse rather than half-configure.
-    if errors.is_empty() {
-        Ok(cfg)
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(cfg) } else { Err(errors) }
 }
 
 fn guest_ram<T: DeviceTree>(dt: &T, n: T::Node) -> [(u64, u64); 2] {
@@ -361,22 +382,30 @@ fn parse_shm<'t, T: DeviceTree>(
     let mut numeric_id = false;
     match dt.property(n, "xen,shm-id") {
         None => cx.err(dname, path, "xen,shm-id", Reason::Missing),
-        Some([0]) => cx.err(dname, path, "xen,shm-id", Reason::ShmIdEmpty),
+        Some([] | [0]) => cx.err(dname, path, "xen,shm-id", Reason::ShmIdEmpty),
         Some(v) => {
-            let body = &v[..v.len() - 1];
+            let body = v.split_last().map_or(&[][..], |(_, body)| body);
             let is_string = v.last() == Some(&0)
                 && !body.is_empty()
                 && body.iter().all(|&b| (0x20..0x7f).contains(&b));
             if is_string && body.len() > MAX_SHM_ID_LEN {
-                cx.err(dname, path, "xen,shm-id",
-                       Reason::ShmIdTooLong { len: body.len(), max: MAX_SHM_ID_LEN });
+                cx.err(
+                    dname,
+                    path,
+                    "xen,shm-id",
+                    Reason::ShmIdTooLong { len: body.len(), max: MAX_SHM_ID_LEN },
+                );
             } else if is_string {
                 id = ShmId::from_str_bytes(body);
             } else if v.len() == 4 {
                 let x = u32::from_be_bytes([v[0], v[1], v[2], v[3]]);
                 if x > MAX_NUMERIC_SHM_ID {
-                    cx.err(dname, path, "xen,shm-id",
-                           Reason::ShmIdOutOfRange { id: x, max: MAX_NUMERIC_SHM_ID });
+                    cx.err(
+                        dname,
+                        path,
+                        "xen,shm-id",
+                        Reason::ShmIdOutOfRange { id: x, max: MAX_NUMERIC_SHM_ID },
+                    );
                 } else {
                     id = Some(ShmId::from_number(x));
                     numeric_id = true;
@@ -446,7 +475,12 @@ fn parse_shm<'t, T: DeviceTree>(
     }
     for &(b, s, what) in host.reserved {
         if overlaps(pbase, size, b, s) {
-            cx.err(dname, path, p, Reason::OverlapsHost { what, base: b, end: b.saturating_add(s) });
+            cx.err(
+                dname,
+                path,
+                p,
+                Reason::OverlapsHost { what, base: b, end: b.saturating_add(s) },
+            );
             ok = false;
         }
     }
@@ -471,7 +505,12 @@ fn check_shm_set<'t, N: Copy>(cfg: &Config<'t, N>, cx: &mut Ctx<'t, '_>) {
                     cx.err(dname(s), s.path, p, Reason::SameIdOtherRegion { other: o.path });
                 }
                 if o.domain == s.domain {
-                    cx.err(dname(s), s.path, "xen,shm-id", Reason::IdTwiceInDomain { other: o.path });
+                    cx.err(
+                        dname(s),
+                        s.path,
+                        "xen,shm-id",
+                        Reason::IdTwiceInDomain { other: o.path },
+                    );
                 }
             } else if overlaps(s.pbase, s.size, o.pbase, o.size) {
                 cx.err(dname(s), s.path, p, Reason::OverlapsRegion { other: o.path });
@@ -489,7 +528,9 @@ fn check_shm_set<'t, N: Copy>(cfg: &Config<'t, N>, cx: &mut Ctx<'t, '_>) {
         for o in same() {
             if o.role == Role::Owner {
                 match owner {
-                    Some(first) => cx.err(dname(o), o.path, "role", Reason::TwoOwners { other: first.path }),
+                    Some(first) => {
+                        cx.err(dname(o), o.path, "role", Reason::TwoOwners { other: first.path })
+                    }
                     None => owner = Some(o),
                 }
             }
@@ -508,7 +549,13 @@ fn check_shm_set<'t, N: Copy>(cfg: &Config<'t, N>, cx: &mut Ctx<'t, '_>) {
     }
 }
 
-fn check_port<'t>(cx: &mut Ctx<'t, '_>, dname: Option<&'t str>, path: Path<'t>, port: u32, limits: &Limits) -> bool {
+fn check_port<'t>(
+    cx: &mut Ctx<'t, '_>,
+    dname: Option<&'t str>,
+    path: Path<'t>,
+    port: u32,
+    limits: &Limits,
+) -> bool {
     if port == 0 {
         cx.err(dname, path, "xen,evtchn", Reason::PortZero);
         false
@@ -534,8 +581,12 @@ fn parse_v1<'t, T: DeviceTree>(
         return None;
     };
     if v.len() != 8 {
-        cx.err(Some(dname), path, "xen,evtchn",
-               Reason::Length { got: v.len(), want: "8 (<local-port peer-phandle>)" });
+        cx.err(
+            Some(dname),
+            path,
+            "xen,evtchn",
+            Reason::Length { got: v.len(), want: "8 (<local-port peer-phandle>)" },
+        );
         return None;
     }
     let port = u32::from_be_bytes([v[0], v[1], v[2], v[3]]);
@@ -575,7 +626,12 @@ fn pair_v1<'t, T: DeviceTree>(
             continue;
         }
         if Some(peer.peer) != e.phandle {
-            cx.err(dname(e), e.path, p, Reason::NotReciprocal { peer: peer.path, points_to: peer.peer });
+            cx.err(
+                dname(e),
+                e.path,
+                p,
+                Reason::NotReciprocal { peer: peer.path, points_to: peer.peer },
+            );
             continue;
         }
         if !e.ok || !peer.ok || j < i {
@@ -587,7 +643,12 @@ fn pair_v1<'t, T: DeviceTree>(
             draft: false,
         };
         if !out.push(c) {
-            cx.err(dname(e), e.path, p, Reason::TooMany { what: "static event channels", max: MAX_CHANNELS });
+            cx.err(
+                dname(e),
+                e.path,
+                p,
+                Reason::TooMany { what: "static event channels", max: MAX_CHANNELS },
+            );
         }
     }
 }
@@ -606,7 +667,12 @@ fn parse_draft<'t, T: DeviceTree>(
         return None;
     };
     if v.len() != 16 {
-        cx.err(None, path, p, Reason::Length { got: v.len(), want: "16 (<port1 &domU1 port2 &domU2>)" });
+        cx.err(
+            None,
+            path,
+            p,
+            Reason::Length { got: v.len(), want: "16 (<port1 &domU1 port2 &domU2>)" },
+        );
         return None;
     }
     let cell = |i: usize| u32::from_be_bytes([v[4 * i], v[4 * i + 1], v[4 * i + 2], v[4 * i + 3]]);
@@ -643,14 +709,23 @@ fn check_ports<'t, N: Copy>(cfg: &Config<'t, N>, cx: &mut Ctx<'t, '_>) {
             let same = (key(&o.a), key(&o.b)) == (key(&c.a), key(&c.b))
                 || (key(&o.a), key(&o.b)) == (key(&c.b), key(&c.a));
             if same {
-                cx.err(dname(&c.a), c.a.path, "xen,evtchn", Reason::DuplicateConnection { other: o.a.path });
+                cx.err(
+                    dname(&c.a),
+                    c.a.path,
+                    "xen,evtchn",
+                    Reason::DuplicateConnection { other: o.a.path },
+                );
                 continue;
             }
             for e in [&c.a, &c.b] {
                 for f in [&o.a, &o.b] {
                     if key(e) == key(f) {
-                        cx.err(dname(e), e.path, "xen,evtchn",
-                               Reason::PortUsedTwice { port: e.port, other: f.path });
+                        cx.err(
+                            dname(e),
+                            e.path,
+                            "xen,evtchn",
+                            Reason::PortUsedTwice { port: e.port, other: f.path },
+                        );
                     }
                 }
             }

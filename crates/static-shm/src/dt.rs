@@ -131,12 +131,13 @@ impl<'a> Fdt<'a> {
             return Err(FdtError::Misaligned);
         }
         let total = blob.get(4..8).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-        if blob.get(0..4) != Some(&[0xd0, 0x0d, 0xfe, 0xed][..]) || total != Some(blob.len() as u32) {
+        if blob.get(0..4) != Some(&[0xd0, 0x0d, 0xfe, 0xed][..]) || total != Some(blob.len() as u32)
+        {
             return Err(FdtError::BadHeader);
         }
-        // SAFETY (unsafe outside the glue: the call concerns a byte slice, not Xen state):
-        // fdt-rs requires the buffer to be 32-bit aligned and exactly `totalsize` bytes long,
+        // SAFETY: fdt-rs requires the buffer to be 32-bit aligned and exactly `totalsize` bytes long,
         // both checked just above. fdt-rs then bounds-checks every read against the slice.
+        // (Unsafe outside the glue because it concerns a byte slice only, no Xen state.)
         let tree = unsafe { DevTree::new(blob) }.map_err(|_| FdtError::BadHeader)?;
         let struct_off = tree.off_dt_struct();
         if struct_off % 4 != 0 || struct_off >= blob.len() || tree.off_dt_strings() > blob.len() {

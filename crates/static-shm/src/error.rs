@@ -49,51 +49,121 @@ pub enum Reason<'t> {
     /// The property is absent.
     Missing,
     /// The property has the wrong size.
-    Length { got: usize, want: &'static str },
+    Length {
+        got: usize,
+        want: &'static str,
+    },
     /// The device tree's structure block is damaged.
     DamagedTree,
     /// More nodes of a kind than this implementation holds.
-    TooMany { what: &'static str, max: usize },
+    TooMany {
+        what: &'static str,
+        max: usize,
+    },
 
     // ---- event channels ----
     PortZero,
-    PortPastLimit { port: u32, max: u32 },
-    PortUsedTwice { port: u32, other: Path<'t> },
+    PortPastLimit {
+        port: u32,
+        max: u32,
+    },
+    PortUsedTwice {
+        port: u32,
+        other: Path<'t>,
+    },
     NoPhandle,
-    PhandleToNothing { phandle: u32 },
-    PhandleNotEvtchn { phandle: u32, target: &'t str },
-    PhandleNotDomain { phandle: u32, target: &'t str },
-    PeerOutsideDomain { peer: &'t str },
-    NotReciprocal { peer: Path<'t>, points_to: u32 },
+    PhandleToNothing {
+        phandle: u32,
+    },
+    PhandleNotEvtchn {
+        phandle: u32,
+        target: &'t str,
+    },
+    PhandleNotDomain {
+        phandle: u32,
+        target: &'t str,
+    },
+    PeerOutsideDomain {
+        peer: &'t str,
+    },
+    NotReciprocal {
+        peer: Path<'t>,
+        points_to: u32,
+    },
     ToItself,
-    DuplicateConnection { other: Path<'t> },
+    DuplicateConnection {
+        other: Path<'t>,
+    },
     /// Set-up time: the domain node was not built into a domain.
     NoSuchDomain,
     /// Set-up time: Xen refused (errno from the C call).
-    Xen { op: &'static str, rc: i32 },
+    Xen {
+        op: &'static str,
+        rc: i32,
+    },
 
     // ---- shared memory ----
-    Cells { address: u32, size: u32 },
+    Cells {
+        address: u32,
+        size: u32,
+    },
     HostAddressMissing,
     ShmIdEmpty,
-    ShmIdTooLong { len: usize, max: usize },
+    ShmIdTooLong {
+        len: usize,
+        max: usize,
+    },
     ShmIdNotString,
-    ShmIdOutOfRange { id: u32, max: u32 },
-    RoleUnknown { role: &'t str },
+    ShmIdOutOfRange {
+        id: u32,
+        max: u32,
+    },
+    RoleUnknown {
+        role: &'t str,
+    },
     SizeZero,
-    Unaligned { what: &'static str, value: u64 },
-    Overflow { what: &'static str },
-    NotInRam { base: u64, end: u64 },
-    OverlapsHost { what: &'static str, base: u64, end: u64 },
-    OverlapsRegion { other: Path<'t> },
-    SameIdOtherRegion { other: Path<'t> },
-    GuestOverlapsRam { base: u64, end: u64 },
-    GuestOverlapsShm { other: Path<'t> },
-    IdTwiceInDomain { other: Path<'t> },
-    TwoOwners { other: Path<'t> },
+    Unaligned {
+        what: &'static str,
+        value: u64,
+    },
+    Overflow {
+        what: &'static str,
+    },
+    NotInRam {
+        base: u64,
+        end: u64,
+    },
+    OverlapsHost {
+        what: &'static str,
+        base: u64,
+        end: u64,
+    },
+    OverlapsRegion {
+        other: Path<'t>,
+    },
+    SameIdOtherRegion {
+        other: Path<'t>,
+    },
+    GuestOverlapsRam {
+        base: u64,
+        end: u64,
+    },
+    GuestOverlapsShm {
+        other: Path<'t>,
+    },
+    IdTwiceInDomain {
+        other: Path<'t>,
+    },
+    TwoOwners {
+        other: Path<'t>,
+    },
     BorrowerWithoutOwner,
-    MixedOwnership { other: Path<'t> },
-    TooManyBanks { max: usize },
+    MixedOwnership {
+        other: Path<'t>,
+    },
+    TooManyBanks {
+        max: usize,
+    },
 }
 
 impl Reason<'_> {
@@ -135,15 +205,17 @@ impl fmt::Display for Reason<'_> {
                 write!(f, "phandle {phandle:#x} names {target}, not a xen,evtchn-v1 node")
             }
             Reason::PhandleNotDomain { phandle, target } => {
-                write!(f, "phandle {phandle:#x} names {target}, not a xen,domain node under /chosen")
+                write!(
+                    f,
+                    "phandle {phandle:#x} names {target}, not a xen,domain node under /chosen"
+                )
             }
             Reason::PeerOutsideDomain { peer } => {
                 write!(f, "peer node {peer} is not a child of a xen,domain node under /chosen")
             }
-            Reason::NotReciprocal { peer, points_to } => write!(
-                f,
-                "peer {peer} points back to phandle {points_to:#x}, not to this node"
-            ),
+            Reason::NotReciprocal { peer, points_to } => {
+                write!(f, "peer {peer} points back to phandle {points_to:#x}, not to this node")
+            }
             Reason::ToItself => f.write_str("the channel connects an endpoint to itself"),
             Reason::DuplicateConnection { other } => {
                 write!(f, "the same connection is also set up by {other}")
@@ -161,9 +233,9 @@ impl fmt::Display for Reason<'_> {
             Reason::ShmIdTooLong { len, max } => {
                 write!(f, "identifier of {len} characters, at most {max} allowed")
             }
-            Reason::ShmIdNotString => f.write_str(
-                "neither a NUL-terminated printable string nor a 32-bit number",
-            ),
+            Reason::ShmIdNotString => {
+                f.write_str("neither a NUL-terminated printable string nor a 32-bit number")
+            }
             Reason::ShmIdOutOfRange { id, max } => {
                 write!(f, "numeric identifier {id:#x} is out of range 0..={max:#x}")
             }

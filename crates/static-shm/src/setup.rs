@@ -13,12 +13,21 @@ pub trait EvtchnHost {
     /// `evtchn_alloc_unbound({dom, remote_dom}, port)`; Err(-errno).
     fn alloc_unbound(&mut self, dom: u16, port: u32, remote: u16) -> Result<(), i32>;
     /// `evtchn_bind_interdomain({remote_dom, remote_port}, d, port)`; Err(-errno).
-    fn bind_interdomain(&mut self, dom: u16, port: u32, remote: u16, remote_port: u32) -> Result<(), i32>;
+    fn bind_interdomain(
+        &mut self,
+        dom: u16,
+        port: u32,
+        remote: u16,
+        remote_port: u32,
+    ) -> Result<(), i32>;
 }
 
 /// Sets up every channel of `cfg`: `a` is allocated unbound towards `b`'s domain, then `b`
 /// binds to it (as C does; the bind leaves `b`'s port pending, as in C).
-pub fn set_up_channels<'t, N: Copy>(cfg: &Config<'t, N>, host: &mut impl EvtchnHost) -> Result<usize, Error<'t>> {
+pub fn set_up_channels<'t, N: Copy>(
+    cfg: &Config<'t, N>,
+    host: &mut impl EvtchnHost,
+) -> Result<usize, Error<'t>> {
     let mut n = 0;
     for c in cfg.channels.iter() {
         let mut domid = |e: &crate::check::End<'t>| {
@@ -56,7 +65,14 @@ pub trait ShmHost {
     fn owned_by_dom_io(&mut self, pbase: u64) -> bool;
     /// Gives the region to dom_io (`to_dom_io`) or to this domain, mapping it at `gbase` in the
     /// latter case, and takes `nr_borrowers` extra references per page. Err(-errno).
-    fn assign(&mut self, to_dom_io: bool, pbase: u64, size: u64, gbase: u64, nr_borrowers: u64) -> Result<(), i32>;
+    fn assign(
+        &mut self,
+        to_dom_io: bool,
+        pbase: u64,
+        size: u64,
+        gbase: u64,
+        nr_borrowers: u64,
+    ) -> Result<(), i32>;
     /// Maps the region into this domain as foreign memory at `gbase`. Err(-errno).
     fn map_foreign(&mut self, gbase: u64, pbase: u64, size: u64) -> Result<(), i32>;
     /// Records the bank for the guest's `/reserved-memory` node. Err(-errno).
@@ -81,16 +97,20 @@ pub fn set_up_domain_shm<'t, N: Copy>(
         };
         let nr = cfg.nr_borrowers(&s.id);
         match s.role {
-            Role::Owner => host.assign(false, s.pbase, s.size, s.gbase, nr).map_err(|rc| fail("assign_shared_memory", rc))?,
+            Role::Owner => host
+                .assign(false, s.pbase, s.size, s.gbase, nr)
+                .map_err(|rc| fail("assign_shared_memory", rc))?,
             Role::Default if !host.owned_by_dom_io(s.pbase) => host
                 .assign(true, s.pbase, s.size, s.gbase, nr)
                 .map_err(|rc| fail("assign_shared_memory (dom_io)", rc))?,
             _ => {}
         }
         if s.role != Role::Owner {
-            host.map_foreign(s.gbase, s.pbase, s.size).map_err(|rc| fail("map_regions_p2mt", rc))?;
+            host.map_foreign(s.gbase, s.pbase, s.size)
+                .map_err(|rc| fail("map_regions_p2mt", rc))?;
         }
-        host.record(s.gbase, s.size, s.id.as_str()).map_err(|rc| fail("append_shm_bank_to_domain", rc))?;
+        host.record(s.gbase, s.size, s.id.as_str())
+            .map_err(|rc| fail("append_shm_bank_to_domain", rc))?;
         n += 1;
     }
     Ok(n)

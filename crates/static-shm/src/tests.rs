@@ -66,8 +66,10 @@ fn tree(d0: &str, d1: &str, d2: &str, extra: &str) -> String {
 }
 
 const RAM: &[(u64, u64)] = &[(0x4000_0000, 0x8000_0000)];
-const RESERVED: &[(u64, u64, &str)] =
-    &[(0x4020_0000, 0x20_0000, "the Xen image"), (0x4800_0000, 0x10_0000, "boot module (device tree)")];
+const RESERVED: &[(u64, u64, &str)] = &[
+    (0x4020_0000, 0x20_0000, "the Xen image"),
+    (0x4800_0000, 0x10_0000, "boot module (device tree)"),
+];
 
 fn host() -> HostLayout<'static> {
     HostLayout { ram: RAM, reserved: RESERVED }
@@ -94,7 +96,9 @@ fn refused(dts: &str, pieces: &[&str]) {
 }
 
 fn ev(port: u32, label: &str, peer: &str) -> String {
-    format!("{label}: evtchn@{port} {{ compatible = \"xen,evtchn-v1\"; xen,evtchn = <{port} &{peer}>; }};")
+    format!(
+        "{label}: evtchn@{port} {{ compatible = \"xen,evtchn-v1\"; xen,evtchn = <{port} &{peer}>; }};"
+    )
 }
 
 fn shm(id: &str, p: u64, g: u64, s: u64, role: &str) -> String {
@@ -102,7 +106,12 @@ fn shm(id: &str, p: u64, g: u64, s: u64, role: &str) -> String {
     format!(
         "shared-mem@{p:x} {{ compatible = \"xen,domain-shared-memory-v1\"; xen,shm-id = {id}; \
          xen,shared-mem = <0x{:x} 0x{:x} 0x{:x} 0x{:x} 0x{:x} 0x{:x}>; {role} }};",
-        p >> 32, p & 0xffff_ffff, g >> 32, g & 0xffff_ffff, s >> 32, s & 0xffff_ffff
+        p >> 32,
+        p & 0xffff_ffff,
+        g >> 32,
+        g & 0xffff_ffff,
+        s >> 32,
+        s & 0xffff_ffff
     )
 }
 
@@ -123,7 +132,13 @@ impl EvtchnHost for RecEvtchn {
         self.0.push(format!("alloc d{dom}:{port} -> d{remote}"));
         Ok(())
     }
-    fn bind_interdomain(&mut self, dom: u16, port: u32, remote: u16, rport: u32) -> Result<(), i32> {
+    fn bind_interdomain(
+        &mut self,
+        dom: u16,
+        port: u32,
+        remote: u16,
+        rport: u32,
+    ) -> Result<(), i32> {
         self.0.push(format!("bind d{dom}:{port} -> d{remote}:{rport}"));
         Ok(())
     }
@@ -140,7 +155,10 @@ impl ShmHost for RecShm {
         self.dom_io_owns
     }
     fn assign(&mut self, io: bool, p: u64, s: u64, g: u64, nr: u64) -> Result<(), i32> {
-        self.log.push(format!("assign {} {p:#x}+{s:#x} at {g:#x} refs {nr}", if io { "dom_io" } else { "self" }));
+        self.log.push(format!(
+            "assign {} {p:#x}+{s:#x} at {g:#x} refs {nr}",
+            if io { "dom_io" } else { "self" }
+        ));
         self.dom_io_owns |= io;
         Ok(())
     }
@@ -164,11 +182,16 @@ fn v1_channels_pair_and_set_up_in_c_order() {
     );
     let blob = dtc(&dts);
     let fdt = Fdt::new(blob.bytes()).unwrap();
-    let cfg = check(&fdt, &host(), &Limits::default()).map_err(|e| e.iter().map(|e| e.to_string()).collect::<Vec<_>>()).unwrap();
+    let cfg = check(&fdt, &host(), &Limits::default())
+        .map_err(|e| e.iter().map(|e| e.to_string()).collect::<Vec<_>>())
+        .unwrap();
     assert_eq!(cfg.channels.len(), 2);
     let mut h = RecEvtchn::default();
     assert_eq!(set_up_channels(&cfg, &mut h), Ok(2));
-    assert_eq!(h.0, ["alloc d1:10 -> d2", "bind d2:11 -> d1:10", "alloc d1:12 -> d3", "bind d3:13 -> d1:12"]);
+    assert_eq!(
+        h.0,
+        ["alloc d1:10 -> d2", "bind d2:11 -> d1:10", "alloc d1:12 -> d3", "bind d3:13 -> d1:12"]
+    );
 }
 
 #[test]
@@ -185,7 +208,10 @@ fn draft_channels_name_domains_by_phandle() {
     let cfg = check(&fdt, &host(), &Limits::default()).ok().unwrap();
     let mut h = RecEvtchn::default();
     assert_eq!(set_up_channels(&cfg, &mut h), Ok(2));
-    assert_eq!(h.0, ["alloc d1:10 -> d2", "bind d2:11 -> d1:10", "alloc d3:12 -> d2", "bind d2:13 -> d3:12"]);
+    assert_eq!(
+        h.0,
+        ["alloc d1:10 -> d2", "bind d2:11 -> d1:10", "alloc d3:12 -> d2", "bind d2:13 -> d3:12"]
+    );
     assert!(cfg.channels.iter().all(|c| c.draft));
 }
 
@@ -195,7 +221,8 @@ fn shm_default_owner_is_dom_io_and_borrowers_map_foreign() {
     let blob = dtc(&dts);
     let fdt = Fdt::new(blob.bytes()).unwrap();
     let cfg = check(&fdt, &host(), &Limits::default()).ok().unwrap();
-    let regions: Vec<_> = cfg.regions().map(|(s, n)| (s.id.as_str().to_string(), s.pbase, s.size, n)).collect();
+    let regions: Vec<_> =
+        cfg.regions().map(|(s, n)| (s.id.as_str().to_string(), s.pbase, s.size, n)).collect();
     assert_eq!(regions, [("shm0".to_string(), P, S, 2)]);
     let mut h = RecShm::default();
     assert_eq!(set_up_domain_shm(&cfg, Some(0), &mut h), Ok(1));
@@ -253,7 +280,10 @@ fn set_up_reports_xen_failures_with_the_node() {
     let fdt = Fdt::new(blob.bytes()).unwrap();
     let cfg = check(&fdt, &host(), &Limits::default()).ok().unwrap();
     let e = set_up_channels(&cfg, &mut Refuse).unwrap_err().to_string();
-    assert_eq!(e, "domain domU0: node /chosen/domU0/evtchn@10: property xen,evtchn: evtchn_alloc_unbound failed (-16) (-EINVAL)");
+    assert_eq!(
+        e,
+        "domain domU0: node /chosen/domU0/evtchn@10: property xen,evtchn: evtchn_alloc_unbound failed (-16) (-EINVAL)"
+    );
 }
 
 #[test]
@@ -297,7 +327,8 @@ fn evtchn_missing_property() {
 
 #[test]
 fn evtchn_short_property() {
-    let dts = tree("a: evtchn@10 { compatible = \"xen,evtchn-v1\"; xen,evtchn = <10>; };", "", "", "");
+    let dts =
+        tree("a: evtchn@10 { compatible = \"xen,evtchn-v1\"; xen,evtchn = <10>; };", "", "", "");
     refused(&dts, &["domU0", "evtchn@10", "xen,evtchn", "4 bytes, expected 8"]);
 }
 
@@ -310,29 +341,38 @@ fn evtchn_port_zero() {
 #[test]
 fn evtchn_port_past_the_limit() {
     let dts = tree(&ev(1024, "a", "b"), &ev(11, "b", "a"), "", "");
-    refused(&dts, &["domU0", "evtchn@1024", "port 1024 is past the domain's limit (1023)", "ENOSPC"]);
+    refused(
+        &dts,
+        &["domU0", "evtchn@1024", "port 1024 is past the domain's limit (1023)", "ENOSPC"],
+    );
 }
 
 #[test]
 fn evtchn_port_used_twice() {
     let dts = tree(
-        &(ev(10, "a", "b") + "a2: evtchn@10b { compatible = \"xen,evtchn-v1\"; xen,evtchn = <10 &c>; };"),
+        &(ev(10, "a", "b")
+            + "a2: evtchn@10b { compatible = \"xen,evtchn-v1\"; xen,evtchn = <10 &c>; };"),
         &ev(11, "b", "a"),
         &ev(13, "c", "a2"),
         "",
     );
-    refused(&dts, &["domU0", "evtchn@10b", "port 10 is also set up by /chosen/domU0/evtchn@10", "EBUSY"]);
+    refused(
+        &dts,
+        &["domU0", "evtchn@10b", "port 10 is also set up by /chosen/domU0/evtchn@10", "EBUSY"],
+    );
 }
 
 #[test]
 fn evtchn_phandle_to_nothing() {
-    let dts = tree("evtchn@10 { compatible = \"xen,evtchn-v1\"; xen,evtchn = <10 0x77>; };", "", "", "");
+    let dts =
+        tree("evtchn@10 { compatible = \"xen,evtchn-v1\"; xen,evtchn = <10 0x77>; };", "", "", "");
     refused(&dts, &["domU0", "evtchn@10", "xen,evtchn", "phandle 0x77 names no node"]);
 }
 
 #[test]
 fn evtchn_phandle_to_a_non_evtchn_node() {
-    let dts = tree("evtchn@10 { compatible = \"xen,evtchn-v1\"; xen,evtchn = <10 &intc>; };", "", "", "");
+    let dts =
+        tree("evtchn@10 { compatible = \"xen,evtchn-v1\"; xen,evtchn = <10 &intc>; };", "", "", "");
     refused(&dts, &["domU0", "evtchn@10", "names intc@8000000, not a xen,evtchn-v1 node"]);
 }
 
@@ -344,7 +384,10 @@ fn evtchn_peer_outside_a_domain() {
         "",
         "lost: evtchn@11 { compatible = \"xen,evtchn-v1\"; xen,evtchn = <11 0x1>; };",
     );
-    refused(&dts, &["domU0", "evtchn@10", "peer node evtchn@11 is not a child of a xen,domain node"]);
+    refused(
+        &dts,
+        &["domU0", "evtchn@10", "peer node evtchn@11 is not a child of a xen,domain node"],
+    );
 }
 
 #[test]
@@ -359,32 +402,62 @@ fn evtchn_not_reciprocal() {
     let dts = tree(&ev(10, "a", "b"), &ev(11, "b", "c"), &ev(13, "c", "a"), "");
     let errs = errors(&dts);
     assert_eq!(errs.len(), 3, "{errs:#?}");
-    assert!(errs[0].contains("domU0") && errs[0].contains("peer /chosen/domU1/evtchn@11 points back to phandle"));
+    assert!(
+        errs[0].contains("domU0")
+            && errs[0].contains("peer /chosen/domU1/evtchn@11 points back to phandle")
+    );
 }
 
 #[test]
 fn evtchn_peer_without_phandle() {
     // dtc gives a node a phandle only when something references it.
-    let dts = tree(&ev(10, "a", "b"), "b: evtchn@11 { compatible = \"xen,evtchn-v1\"; xen,evtchn = <11 0x9999>; };", "", "");
+    let dts = tree(
+        &ev(10, "a", "b"),
+        "b: evtchn@11 { compatible = \"xen,evtchn-v1\"; xen,evtchn = <11 0x9999>; };",
+        "",
+        "",
+    );
     let errs = errors(&dts);
-    assert!(errs.iter().any(|e| e.contains("domU1") && e.contains("phandle 0x9999 names no node")), "{errs:#?}");
+    assert!(
+        errs.iter().any(|e| e.contains("domU1") && e.contains("phandle 0x9999 names no node")),
+        "{errs:#?}"
+    );
 }
 
 #[test]
 fn draft_phandle_to_a_non_domain_node() {
-    let dts = tree("", "", "", "evtchn@1 { compatible = \"xen,evtchn\"; xen,evtchn = <10 &domU0 11 &intc>; };");
-    refused(&dts, &["domain -", "/chosen/evtchn@1", "xen,evtchn", "names intc@8000000, not a xen,domain node"]);
+    let dts = tree(
+        "",
+        "",
+        "",
+        "evtchn@1 { compatible = \"xen,evtchn\"; xen,evtchn = <10 &domU0 11 &intc>; };",
+    );
+    refused(
+        &dts,
+        &[
+            "domain -",
+            "/chosen/evtchn@1",
+            "xen,evtchn",
+            "names intc@8000000, not a xen,domain node",
+        ],
+    );
 }
 
 #[test]
 fn draft_short_property() {
-    let dts = tree("", "", "", "evtchn@1 { compatible = \"xen,evtchn\"; xen,evtchn = <10 &domU0 11>; };");
+    let dts =
+        tree("", "", "", "evtchn@1 { compatible = \"xen,evtchn\"; xen,evtchn = <10 &domU0 11>; };");
     refused(&dts, &["/chosen/evtchn@1", "12 bytes, expected 16"]);
 }
 
 #[test]
 fn draft_to_itself() {
-    let dts = tree("", "", "", "evtchn@1 { compatible = \"xen,evtchn\"; xen,evtchn = <10 &domU0 10 &domU0>; };");
+    let dts = tree(
+        "",
+        "",
+        "",
+        "evtchn@1 { compatible = \"xen,evtchn\"; xen,evtchn = <10 &domU0 10 &domU0>; };",
+    );
     refused(&dts, &["domain domU0", "/chosen/evtchn@1", "connects an endpoint to itself"]);
 }
 
@@ -397,7 +470,10 @@ fn draft_duplicate_connection() {
         "evtchn@1 { compatible = \"xen,evtchn\"; xen,evtchn = <10 &domU0 11 &domU1>; };\n\
          evtchn@2 { compatible = \"xen,evtchn\"; xen,evtchn = <11 &domU1 10 &domU0>; };",
     );
-    refused(&dts, &["/chosen/evtchn@2", "the same connection is also set up by /chosen/evtchn@1", "EEXIST"]);
+    refused(
+        &dts,
+        &["/chosen/evtchn@2", "the same connection is also set up by /chosen/evtchn@1", "EEXIST"],
+    );
 }
 
 #[test]
@@ -408,14 +484,22 @@ fn draft_and_v1_share_ports() {
         "",
         "evtchn@1 { compatible = \"xen,evtchn\"; xen,evtchn = <10 &domU0 12 &domU2>; };",
     );
-    refused(&dts, &["domain domU0", "/chosen/evtchn@1", "port 10 is also set up by /chosen/domU0/evtchn@10"]);
+    refused(
+        &dts,
+        &["domain domU0", "/chosen/evtchn@1", "port 10 is also set up by /chosen/domU0/evtchn@10"],
+    );
 }
 
 // ---------------------------------------------------------------- refusals: shared memory
 
 #[test]
 fn shm_missing_shared_mem() {
-    let dts = tree("shm@0 { compatible = \"xen,domain-shared-memory-v1\"; xen,shm-id = \"a\"; };", "", "", "");
+    let dts = tree(
+        "shm@0 { compatible = \"xen,domain-shared-memory-v1\"; xen,shm-id = \"a\"; };",
+        "",
+        "",
+        "",
+    );
     refused(&dts, &["domain domU0", "/chosen/domU0/shm@0", "property xen,shared-mem", "missing"]);
 }
 
@@ -432,7 +516,10 @@ fn shm_missing_id() {
 
 #[test]
 fn shm_id_too_long() {
-    refused(&tree(&shm("\"0123456789abcdef\"", P, G, S, ""), "", "", ""), &["xen,shm-id", "16 characters, at most 15"]);
+    refused(
+        &tree(&shm("\"0123456789abcdef\"", P, G, S, ""), "", "", ""),
+        &["xen,shm-id", "16 characters, at most 15"],
+    );
 }
 
 #[test]
@@ -441,18 +528,35 @@ fn shm_id_empty() {
 }
 
 #[test]
+fn shm_id_without_value() {
+    refused(
+        &tree(&shm("", P, G, S, "").replace("xen,shm-id = ;", "xen,shm-id;"), "", "", ""),
+        &["xen,shm-id", "empty identifier"],
+    );
+}
+
+#[test]
 fn shm_numeric_id_out_of_range() {
-    refused(&tree(&shm("<0x127>", P, G, S, ""), "", "", ""), &["xen,shm-id", "0x127 is out of range 0..=0x126"]);
+    refused(
+        &tree(&shm("<0x127>", P, G, S, ""), "", "", ""),
+        &["xen,shm-id", "0x127 is out of range 0..=0x126"],
+    );
 }
 
 #[test]
 fn shm_id_of_bad_length() {
-    refused(&tree(&shm("<1 2>", P, G, S, ""), "", "", ""), &["xen,shm-id", "neither a NUL-terminated"]);
+    refused(
+        &tree(&shm("<1 2>", P, G, S, ""), "", "", ""),
+        &["xen,shm-id", "neither a NUL-terminated"],
+    );
 }
 
 #[test]
 fn shm_unknown_role() {
-    refused(&tree(&shm("\"a\"", P, G, S, "lender"), "", "", ""), &["domU0", "property role", "\"lender\" is neither"]);
+    refused(
+        &tree(&shm("\"a\"", P, G, S, "lender"), "", "", ""),
+        &["domU0", "property role", "\"lender\" is neither"],
+    );
 }
 
 #[test]
@@ -462,8 +566,14 @@ fn shm_size_zero() {
 
 #[test]
 fn shm_unaligned() {
-    refused(&tree(&shm("\"a\"", P + 0x800, G, S, ""), "", "", ""), &["host address 0x70000800 is not 4 KiB aligned"]);
-    refused(&tree(&shm("\"a\"", P, G, 0x1800, ""), "", "", ""), &["size 0x1800 is not 4 KiB aligned"]);
+    refused(
+        &tree(&shm("\"a\"", P + 0x800, G, S, ""), "", "", ""),
+        &["host address 0x70000800 is not 4 KiB aligned"],
+    );
+    refused(
+        &tree(&shm("\"a\"", P, G, 0x1800, ""), "", "", ""),
+        &["size 0x1800 is not 4 KiB aligned"],
+    );
 }
 
 #[test]
@@ -479,7 +589,10 @@ fn shm_host_address_missing() {
 
 #[test]
 fn shm_wraps_around() {
-    refused(&tree(&shm("\"a\"", 0xffff_ffff_fff0_0000, G, S, ""), "", "", ""), &["host address + size wraps around"]);
+    refused(
+        &tree(&shm("\"a\"", 0xffff_ffff_fff0_0000, G, S, ""), "", "", ""),
+        &["host address + size wraps around"],
+    );
 }
 
 #[test]
@@ -489,36 +602,59 @@ fn shm_outside_ram() {
 
 #[test]
 fn shm_overlaps_xen() {
-    refused(&tree(&shm("\"a\"", 0x4020_0000, G, S, ""), "", "", ""), &["host region overlaps the Xen image"]);
+    refused(
+        &tree(&shm("\"a\"", 0x4020_0000, G, S, ""), "", "", ""),
+        &["host region overlaps the Xen image"],
+    );
 }
 
 #[test]
 fn shm_overlaps_guest_ram() {
-    refused(&tree(&shm("\"a\"", P, 0x4100_0000, S, ""), "", "", ""), &["guest region overlaps the domain's RAM (0x40000000-0x44000000)"]);
+    refused(
+        &tree(&shm("\"a\"", P, 0x4100_0000, S, ""), "", "", ""),
+        &["guest region overlaps the domain's RAM (0x40000000-0x44000000)"],
+    );
 }
 
 #[test]
 fn shm_regions_overlap_each_other() {
     let dts = tree(&shm("\"a\"", P, G, S, ""), &shm("\"b\"", P + 0x1000, G, S, ""), "", "");
-    refused(&dts, &["domain domU1", "host region overlaps the region of /chosen/domU0/shared-mem@70000000"]);
+    refused(
+        &dts,
+        &["domain domU1", "host region overlaps the region of /chosen/domU0/shared-mem@70000000"],
+    );
 }
 
 #[test]
 fn shm_same_id_other_region() {
     let dts = tree(&shm("\"a\"", P, G, S, ""), &shm("\"a\"", P + S, G, S, ""), "", "");
-    refused(&dts, &["domU1", "same identifier as /chosen/domU0/shared-mem@70000000 but a different host region"]);
+    refused(
+        &dts,
+        &[
+            "domU1",
+            "same identifier as /chosen/domU0/shared-mem@70000000 but a different host region",
+        ],
+    );
 }
 
 #[test]
 fn shm_guest_regions_overlap() {
-    let dts = tree(&(shm("\"a\"", P, G, S, "") + &shm("\"b\"", P + S, G + 0x1000, S, "")), "", "", "");
+    let dts =
+        tree(&(shm("\"a\"", P, G, S, "") + &shm("\"b\"", P + S, G + 0x1000, S, "")), "", "", "");
     refused(&dts, &["domU0", "guest region overlaps the guest region of"]);
 }
 
 #[test]
 fn shm_two_owners() {
     let dts = tree(&shm("\"a\"", P, G, S, "owner"), &shm("\"a\"", P, G, S, "owner"), "", "");
-    refused(&dts, &["domain domU1", "property role", "/chosen/domU0/shared-mem@70000000 is owner of the region too"]);
+    refused(
+        &dts,
+        &[
+            "domain domU1",
+            "property role",
+            "/chosen/domU0/shared-mem@70000000 is owner of the region too",
+        ],
+    );
 }
 
 #[test]
@@ -536,7 +672,8 @@ fn shm_mixed_default_and_explicit_roles() {
 #[test]
 fn shm_id_twice_in_one_domain() {
     let dts = tree(
-        &(shm("\"a\"", P, G, S, "") + &shm("\"a\"", P, G + S, S, "").replace("shared-mem@70000000", "shared-mem@1")),
+        &(shm("\"a\"", P, G, S, "")
+            + &shm("\"a\"", P, G + S, S, "").replace("shared-mem@70000000", "shared-mem@1")),
         "",
         "",
         "",
@@ -546,7 +683,11 @@ fn shm_id_twice_in_one_domain() {
 
 #[test]
 fn shm_bad_cells() {
-    let dts = tree(&shm("\"a\"", P, G, S, ""), "", "", "").replacen("#size-cells = <2>; memory", "#size-cells = <3>; memory", 1);
+    let dts = tree(&shm("\"a\"", P, G, S, ""), "", "", "").replacen(
+        "#size-cells = <2>; memory",
+        "#size-cells = <3>; memory",
+        1,
+    );
     refused(&dts, &["domU0", "#address-cells", "#size-cells 3"]);
 }
 

@@ -16,8 +16,8 @@ use core::ffi::{CStr, c_char, c_int, c_void};
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU8, Ordering};
 
-use xen_rust_glue::printk;
 use xen_rust_glue::print::XENLOG_ERR;
+use xen_rust_glue::printk;
 use xen_rust_glue::static_shm::{self as glue, BootDomain, FdtWriter, KernelInfo, MemInfo};
 
 use crate::check::{Config, HostLayout, Limits, check};
@@ -72,7 +72,10 @@ fn report(errs: &Errors<'_>) {
     if errs.dropped() > 0 {
         printk!("{XENLOG_ERR}static-shm: ... and {} more errors\n", errs.dropped());
     }
-    printk!("{XENLOG_ERR}static-shm: {} error(s) in the static event channel / shared memory configuration under /chosen\n", errs.len());
+    printk!(
+        "{XENLOG_ERR}static-shm: {} error(s) in the static event channel / shared memory configuration under /chosen\n",
+        errs.len()
+    );
 }
 
 /// bootfdt.c, after the early scan of the host device tree: reserve every static shared
@@ -104,7 +107,9 @@ fn checked_or_report() -> c_int {
     }) {
         Some(0) if EARLY.load(Ordering::Relaxed) == 1 => 0,
         Some(0) => {
-            printk!("{XENLOG_ERR}static-shm: the static shared regions could not be reserved at boot (more than NR_MEM_BANKS?)\n");
+            printk!(
+                "{XENLOG_ERR}static-shm: the static shared regions could not be reserved at boot (more than NR_MEM_BANKS?)\n"
+            );
             neg(Errno::ENOSPC)
         }
         Some(rc) => rc,
@@ -127,14 +132,31 @@ impl ShmHost for XenShm {
 
     /// assign_shared_memory() and acquire_shared_memory_bank(), with C's later fix: the
     /// reference rollback loop ends (4.17's `while ( --i >= 0 )` on an unsigned never did).
-    fn assign(&mut self, to_dom_io: bool, pbase: u64, size: u64, gbase: u64, nr_borrowers: u64) -> Result<(), i32> {
-        let owner = if to_dom_io { BootDomain::dom_io().ok_or(-(Errno::ESRCH as i32))? } else { self.d };
+    fn assign(
+        &mut self,
+        to_dom_io: bool,
+        pbase: u64,
+        size: u64,
+        gbase: u64,
+        nr_borrowers: u64,
+    ) -> Result<(), i32> {
+        let owner =
+            if to_dom_io { BootDomain::dom_io().ok_or(-(Errno::ESRCH as i32))? } else { self.d };
         let nr = size >> PAGE_SHIFT;
         let smfn = pbase >> PAGE_SHIFT;
         if to_dom_io {
-            printk!("d[IO]: allocate static shared memory BANK {:#016x}-{:#016x}.\n", pbase, pbase + size);
+            printk!(
+                "d[IO]: allocate static shared memory BANK {:#016x}-{:#016x}.\n",
+                pbase,
+                pbase + size
+            );
         } else {
-            printk!("d{}: allocate static shared memory BANK {:#016x}-{:#016x}.\n", owner.id(), pbase, pbase + size);
+            printk!(
+                "d{}: allocate static shared memory BANK {:#016x}-{:#016x}.\n",
+                owner.id(),
+                pbase,
+                pbase + size
+            );
         }
         if (0..nr).any(|i| !glue::mfn_valid(smfn + i)) {
             return Err(-(Errno::EINVAL as i32));
@@ -152,7 +174,10 @@ impl ShmHost for XenShm {
         // One reference per borrower, taken now: a borrower may be built before the owner.
         for i in 0..nr {
             if !owner.get_page_nr(smfn + i, nr_borrowers) {
-                printk!("{XENLOG_ERR}Failed to add {nr_borrowers} references to page {:#x}.\n", smfn + i);
+                printk!(
+                    "{XENLOG_ERR}Failed to add {nr_borrowers} references to page {:#x}.\n",
+                    smfn + i
+                );
                 for j in (0..i).rev() {
                     // SAFETY: page smfn + j got nr_borrowers references in this loop.
                     unsafe { glue::put_page_nr(smfn + j, nr_borrowers) };
@@ -176,7 +201,11 @@ impl ShmHost for XenShm {
 /// domain built from the node at `path` (NUL-terminated full name; "/chosen" for dom0's nodes).
 /// 0 or -errno (construct_domU then fails and Xen panics naming the domain).
 #[unsafe(no_mangle)]
-pub extern "C" fn xen_rust_process_shm(d: *mut c_void, kinfo: *mut c_void, path: *const c_char) -> c_int {
+pub extern "C" fn xen_rust_process_shm(
+    d: *mut c_void,
+    kinfo: *mut c_void,
+    path: *const c_char,
+) -> c_int {
     let rc = checked_or_report();
     if rc != 0 {
         return rc;
@@ -184,11 +213,14 @@ pub extern "C" fn xen_rust_process_shm(d: *mut c_void, kinfo: *mut c_void, path:
     if path.is_null() {
         return neg(Errno::EINVAL);
     }
-    // SAFETY (unsafe outside the glue: reading C's NUL-terminated node path, no Xen state):
-    // C passes dt_node_full_name(node), a NUL-terminated string alive for the call.
+    // SAFETY: C passes dt_node_full_name(node), a NUL-terminated string alive for the call.
+    // (Unsafe outside the glue: the exports are this crate's, so the raw pointers arrive here
+    // and are turned into glue types at once; no Xen state is touched by these lines.)
     let path = unsafe { CStr::from_ptr(path) }.to_str().unwrap_or("");
     // SAFETY: C's construct_domU passes the domain it is building and its kernel_info.
-    let (Some(d), Some(kinfo)) = (unsafe { BootDomain::from_raw(d) }, unsafe { KernelInfo::from_raw(kinfo) }) else {
+    let (Some(d), Some(kinfo)) =
+        (unsafe { BootDomain::from_raw(d) }, unsafe { KernelInfo::from_raw(kinfo) })
+    else {
         return neg(Errno::EINVAL);
     };
     let mut host = XenShm { d, kinfo };
@@ -224,7 +256,13 @@ impl EvtchnHost for XenEvtchn {
     fn alloc_unbound(&mut self, dom: u16, port: u32, remote: u16) -> Result<(), i32> {
         glue::evtchn_alloc_unbound(dom, port, remote)
     }
-    fn bind_interdomain(&mut self, dom: u16, port: u32, remote: u16, remote_port: u32) -> Result<(), i32> {
+    fn bind_interdomain(
+        &mut self,
+        dom: u16,
+        port: u32,
+        remote: u16,
+        remote_port: u32,
+    ) -> Result<(), i32> {
         glue::evtchn_bind_interdomain(dom, port, remote, remote_port)
     }
 }
@@ -258,16 +296,31 @@ pub extern "C" fn xen_rust_alloc_static_evtchn() -> c_int {
 /// domain_build.c's make_shm_memory_node(): one `xen-shmem@<gbase>` node per bank of
 /// `mem` (kinfo->shm_mem) inside /reserved-memory, exactly as C writes them.
 #[unsafe(no_mangle)]
-pub extern "C" fn xen_rust_make_shm_memory_node(fdt: *mut c_void, addrcells: c_int, sizecells: c_int, mem: *const c_void) -> c_int {
+pub extern "C" fn xen_rust_make_shm_memory_node(
+    fdt: *mut c_void,
+    addrcells: c_int,
+    sizecells: c_int,
+    mem: *const c_void,
+) -> c_int {
     // SAFETY: C passes the guest tree it is writing and kinfo->shm_mem, both alive and not
     // touched by anyone else during the call.
-    let (Some(mut w), Some(mem)) = (unsafe { FdtWriter::from_raw(fdt) }, unsafe { MemInfo::from_raw(mem) }) else {
+    let (Some(mut w), Some(mem)) =
+        (unsafe { FdtWriter::from_raw(fdt) }, unsafe { MemInfo::from_raw(mem) })
+    else {
         return neg(Errno::EINVAL);
     };
     if mem.bank(0).is_none() {
         return -2; // -ENOENT, as C
     }
-    let cells = |n: c_int| if n == 1 { Some(1usize) } else if n == 2 { Some(2) } else { None };
+    let cells = |n: c_int| {
+        if n == 1 {
+            Some(1usize)
+        } else if n == 2 {
+            Some(2)
+        } else {
+            None
+        }
+    };
     let (Some(ac), Some(sc)) = (cells(addrcells), cells(sizecells)) else {
         return neg(Errno::EINVAL);
     };
@@ -276,7 +329,9 @@ pub extern "C" fn xen_rust_make_shm_memory_node(fdt: *mut c_void, addrcells: c_i
         i += 1;
         let mut name = xen_rust_glue::fmt::LineBuffer::<32>::new();
         let _ = write!(name, "xen-shmem@{start:x}\0");
-        let Ok(name) = CStr::from_bytes_with_nul(name.as_bytes()) else { return neg(Errno::EINVAL) };
+        let Ok(name) = CStr::from_bytes_with_nul(name.as_bytes()) else {
+            return neg(Errno::EINVAL);
+        };
         let mut reg = [0u8; 16];
         let mut len = 0;
         for (v, n) in [(start, ac), (size, sc)] {
