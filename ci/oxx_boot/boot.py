@@ -143,7 +143,9 @@ def qemu_command(gen: Generated, spec: MachineSpec, icount: bool,
                  extra: List[str] = ()) -> List[str]:
     cmd = [machine.QEMU] + spec.machine_args() + ["-nographic", "-no-reboot"]
     if icount:
-        cmd += ["-icount", "shift=0"]
+        # sleep=off: virtual time never follows the host clock (with the default sleep=on an
+        # idle guest lets it jump by real time, and figures drift between runs).
+        cmd += ["-icount", "shift=0,sleep=off"]
     if gen.mode == "dtb":
         cmd += gen.qemu_args
     else:

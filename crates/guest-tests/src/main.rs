@@ -8,6 +8,12 @@
 #![cfg_attr(all(target_arch = "aarch64", target_os = "none"), no_std, no_main)]
 
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
+mod evtchn_ops;
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+mod evtchn_irq;
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+mod bench;
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod selftest;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod static_sig;

@@ -25,8 +25,314 @@ pub static TESTS: &[Test] = &[
     ),
     Test::new("selftest-panic", "panic: ends ERROR with the panic message", selftest::panic),
     // ---- evtchn suite: operations, state, limits, FIFO, XSM, XSAs (src/evtchn_ops/) ----
+    Test::new(
+        "evtchn-alloc-unbound-self",
+        "alloc_unbound(self): lowest free port, remote domid resolved, reuse",
+        crate::evtchn_ops::basic::alloc_unbound_self,
+    ),
+    Test::new(
+        "evtchn-bind-virq",
+        "bind_virq: every VIRQ, EEXIST, EINVAL/ENOENT rules for global and per-vCPU",
+        crate::evtchn_ops::basic::bind_virq,
+    ),
+    Test::new(
+        "evtchn-bind-ipi",
+        "bind_ipi: vCPUs, ENOENT, status, delivery bits per vCPU",
+        crate::evtchn_ops::basic::bind_ipi,
+    ),
+    Test::new(
+        "evtchn-close-states",
+        "close in every state and its errors; pending cleared, mask kept",
+        crate::evtchn_ops::basic::close_states,
+    ),
+    Test::new(
+        "evtchn-send-states",
+        "send in every state: dropped, delivered, EINVAL",
+        crate::evtchn_ops::basic::send_states,
+    ),
+    Test::new(
+        "evtchn-send-masked",
+        "2L mask: pending without selector/upcall, unmask notifies",
+        crate::evtchn_ops::basic::send_masked,
+    ),
+    Test::new(
+        "evtchn-status-fields",
+        "status of every state, exact bytes written, errors",
+        crate::evtchn_ops::basic::status_fields,
+    ),
+    Test::new(
+        "evtchn-bind-vcpu",
+        "bind_vcpu: which states move, ENOENT before EINVAL, reset on reuse",
+        crate::evtchn_ops::basic::bind_vcpu,
+    ),
+    Test::new(
+        "evtchn-unmask",
+        "unmask: free ports ignored, notification only when pending",
+        crate::evtchn_ops::basic::unmask,
+    ),
+    Test::new(
+        "evtchn-loopback",
+        "interdomain channels to ourselves and bind_interdomain errors",
+        crate::evtchn_ops::basic::loopback,
+    ),
+    Test::new("evtchn-port-zero", "port 0 in every operation", crate::evtchn_ops::basic::port_zero),
+    Test::new(
+        "evtchn-port-space",
+        "valid ports grow by whole buckets and never shrink",
+        crate::evtchn_ops::limits::port_space,
+    ),
+    Test::new(
+        "evtchn-exhaust-2l",
+        "1023 ports then ENOSPC from every way of getting a port",
+        crate::evtchn_ops::limits::exhaust_2l,
+    ),
+    Test::new(
+        "evtchn-bad-pointers",
+        "EFAULT for argument structures outside guest RAM, every sub-op",
+        crate::evtchn_ops::limits::bad_pointers,
+    ),
+    Test::new(
+        "evtchn-unknown-ops",
+        "unknown sub-ops: ENOSYS; the sub-op is an int",
+        crate::evtchn_ops::limits::unknown_ops,
+    ),
+    Test::new(
+        "evtchn-bind-pirq",
+        "bind_pirq on an arm domU: ENOMEM / EINVAL, no port leaked",
+        crate::evtchn_ops::limits::bind_pirq,
+    ),
+    Test::new(
+        "evtchn-reset-self",
+        "reset(self) with every state open",
+        crate::evtchn_ops::reset::reset_self,
+    ),
+    Test::new(
+        "evtchn-reset-errors",
+        "reset/reset_cont of others and with no reset started",
+        crate::evtchn_ops::reset::reset_errors,
+    ),
+    Test::new(
+        "evtchn-reset-fifo",
+        "reset with FIFO active: back to 2L, FIFO again",
+        crate::evtchn_ops::reset::reset_fifo,
+    ),
+    Test::new(
+        "evtchn-fifo-init-control",
+        "init_control errors and success per vCPU",
+        crate::evtchn_ops::fifo::init_control,
+    ),
+    Test::new(
+        "evtchn-fifo-expand-array",
+        "expand_array to 128 pages and past; ports still end at 1023",
+        crate::evtchn_ops::fifo::expand_array,
+    ),
+    Test::new(
+        "evtchn-fifo-pending-before-array",
+        "an event before its array page is queued on arrival",
+        crate::evtchn_ops::fifo::pending_before_array,
+    ),
+    Test::new(
+        "evtchn-fifo-set-priority",
+        "set_priority errors in order and effect",
+        crate::evtchn_ops::fifo::set_priority,
+    ),
+    Test::new(
+        "evtchn-fifo-queues",
+        "queues by priority: ready, heads, LINK order",
+        crate::evtchn_ops::fifo::queues,
+    ),
+    Test::new(
+        "evtchn-fifo-masked",
+        "MASKED events: pending only, linked by unmask or the next send",
+        crate::evtchn_ops::fifo::masked,
+    ),
+    Test::new(
+        "evtchn-fifo-linked-busy",
+        "LINKED ports skipped by allocation, relink rules, BUSY",
+        crate::evtchn_ops::fifo::linked_busy,
+    ),
+    Test::new(
+        "evtchn-fifo-switch",
+        "2L to FIFO with ports bound and pending",
+        crate::evtchn_ops::fifo::switch_2l_to_fifo,
+    ),
+    Test::new(
+        "evtchn-xsm-a",
+        "two domUs under the booted XSM policy: domain A",
+        crate::evtchn_ops::xsm::pair_a,
+    ),
+    Test::new(
+        "evtchn-xsm-b",
+        "two domUs under the booted XSM policy: domain B",
+        crate::evtchn_ops::xsm::pair_b,
+    ),
+    Test::new(
+        "evtchn-xsm-remote",
+        "operations on another domU under the booted XSM policy",
+        crate::evtchn_ops::xsm::remote,
+    ),
+    Test::new(
+        "evtchn-xsa-47",
+        "XSA-47: XSM denial that allocated a bucket",
+        crate::evtchn_ops::xsa::xsa_47,
+    ),
+    Test::new(
+        "evtchn-xsa-107",
+        "XSA-107: FIFO event for a vCPU without a control block",
+        crate::evtchn_ops::xsa::xsa_107,
+    ),
+    Test::new(
+        "evtchn-xsa-188",
+        "XSA-188: expand_array after a failed init_control",
+        crate::evtchn_ops::xsa::xsa_188,
+    ),
+    Test::new(
+        "evtchn-xsa-221",
+        "XSA-221: SCHEDOP_poll on ports without a bucket",
+        crate::evtchn_ops::xsa::xsa_221,
+    ),
+    Test::new(
+        "evtchn-xsa-317",
+        "XSA-317: FIFO ports above the allocated buckets",
+        crate::evtchn_ops::xsa::xsa_317,
+    ),
+    Test::new(
+        "evtchn-xsa-338",
+        "XSA-338: valid ports stay valid across FIFO to 2L",
+        crate::evtchn_ops::xsa::xsa_338,
+    ),
+    Test::new(
+        "evtchn-xsa-340",
+        "XSA-340 guard: new buckets usable at once",
+        crate::evtchn_ops::xsa::xsa_340,
+    ),
+    Test::new(
+        "evtchn-xsa-343",
+        "XSA-343: reset with every kind of port open, FIFO queues full",
+        crate::evtchn_ops::xsa::xsa_343,
+    ),
+    Test::new(
+        "evtchn-xsa-344",
+        "XSA-344: reset with 1023 ports open",
+        crate::evtchn_ops::xsa::xsa_344,
+    ),
+    Test::new(
+        "evtchn-xsa-358-359",
+        "XSA-358/359 guard: events right after each FIFO publication",
+        crate::evtchn_ops::xsa::xsa_358_359,
+    ),
+    Test::new(
+        "evtchn-xsa-496",
+        "XSA-496 (not in 4.17): VIRQ_DOM_EXC bind error paths",
+        crate::evtchn_ops::xsa::xsa_496,
+    ),
+    Test::new(
+        "evtchn-xsa-295",
+        "XSA-295: Xen's atomics on a word the guest rewrites non-stop",
+        crate::evtchn_ops::xsa::xsa_295,
+    ),
+    Test::new(
+        "evtchn-xsa-505",
+        "XSA-505: expand_array on vCPU 1 racing reset on vCPU 0",
+        crate::evtchn_ops::xsa::xsa_505,
+    ),
+    Test::new(
+        "evtchn-fifo-ops",
+        "port operations under FIFO as the event words show them",
+        crate::evtchn_ops::fifo::ops,
+    ),
     // ---- end evtchn_ops ----
     // ---- evtchn suite: upcalls, GIC, vCPUs, IPIs, timers (src/evtchn_irq/) ----
+    Test::new(
+        "evtchn-irq-send",
+        "2L: send delivers the other end through the upcall",
+        crate::evtchn_irq::twolevel::send,
+    ),
+    Test::new(
+        "evtchn-irq-send-irqs-masked",
+        "2L: with IRQs masked, send leaves pending/sel/upcall_pending; one upcall on unmask",
+        crate::evtchn_irq::twolevel::send_irqs_masked,
+    ),
+    Test::new(
+        "evtchn-irq-unmask",
+        "2L: a masked port gets pending, no upcall; EVTCHNOP_unmask delivers it",
+        crate::evtchn_irq::twolevel::unmask,
+    ),
+    Test::new(
+        "evtchn-irq-unmask-needs-mask-bit",
+        "2L: EVTCHNOP_unmask delivers only if it clears the mask bit",
+        crate::evtchn_irq::twolevel::unmask_needs_mask_bit,
+    ),
+    Test::new(
+        "evtchn-irq-upcall-mask",
+        "arm ignores vcpu_info.evtchn_upcall_mask: the upcall still comes",
+        crate::evtchn_irq::twolevel::upcall_mask,
+    ),
+    Test::new(
+        "evtchn-irq-bind-vcpu",
+        "2 vCPUs: bind_vcpu moves the upcall to vCPU 1 and back",
+        crate::evtchn_irq::vcpus::bind_vcpu,
+    ),
+    Test::new(
+        "evtchn-irq-ipi",
+        "2 vCPUs: IPIs delivered on the vCPU named at bind time",
+        crate::evtchn_irq::vcpus::ipi,
+    ),
+    Test::new(
+        "evtchn-irq-virq-binding",
+        "2 vCPUs: per-vCPU vs global VIRQ binding rules",
+        crate::evtchn_irq::vcpus::virq_binding,
+    ),
+    Test::new(
+        "evtchn-irq-poll",
+        "2 vCPUs: SCHEDOP_poll on vCPU 1 woken by a send on vCPU 0",
+        crate::evtchn_irq::vcpus::poll,
+    ),
+    Test::new(
+        "evtchn-irq-fifo-priority",
+        "FIFO: queues consumed in priority order by the upcall",
+        crate::evtchn_irq::fifo::priority,
+    ),
+    Test::new(
+        "evtchn-irq-fifo-linked-busy",
+        "FIFO: LINKED/LINK/BUSY/MASKED as Xen leaves them",
+        crate::evtchn_irq::fifo::linked_busy,
+    ),
+    Test::new(
+        "evtchn-irq-fifo-second-vcpu",
+        "FIFO: vCPU 1 gets events only after its init_control",
+        crate::evtchn_irq::fifo::second_vcpu,
+    ),
+    Test::new(
+        "evtchn-irq-fifo-queue-move",
+        "FIFO: an event moving to vCPU 1's queue; vCPU 0's stale tail invalidated",
+        crate::evtchn_irq::fifo::queue_move,
+    ),
+    Test::new(
+        "evtchn-irq-static-ping",
+        "2 domains: static channel ping/pong, taken on vCPU 1",
+        crate::evtchn_irq::interdomain::static_ping,
+    ),
+    Test::new(
+        "evtchn-irq-timer",
+        "framework: both vCPUs up, PPIs enabled, virtual timer IRQ on each",
+        crate::evtchn_irq::selftest::timer_and_vcpus,
+    ),
+    Test::new(
+        "evtchn-irq-selftest-timeout",
+        "framework: a wait that times out ends FAILURE",
+        crate::evtchn_irq::selftest::timeout,
+    ),
+    Test::new(
+        "evtchn-irq-selftest-watchdog",
+        "framework: a test spinning past its watchdog ends FAILURE",
+        crate::evtchn_irq::selftest::watchdog,
+    ),
+    Test::new(
+        "evtchn-irq-selftest-vcpu-hang",
+        "framework: work that never finishes on vCPU 1 ends FAILURE",
+        crate::evtchn_irq::selftest::vcpu_hang,
+    ),
     // ---- end evtchn_irq ----
     // ---- static suite: static event channels and shared memory (src/static_sig.rs) ----
     Test::new(
@@ -60,6 +366,13 @@ pub static TESTS: &[Test] = &[
         static_sig::demo_receive,
     ),
     // ---- end static ----
+    // ---- benchmarks (src/bench/, run by ci/bench under -icount) ----
+    Test::new(
+        "bench-evtchn-2l",
+        "time each 2-level event channel op over n calls (n=N, default 10000)",
+        crate::bench::evtchn_2l,
+    ),
+    // ---- end benchmarks ----
 ];
 
 xtf::guest_main!(TESTS);

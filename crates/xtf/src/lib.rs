@@ -5,7 +5,8 @@
 //! Trusts: Xen's boot protocol (x0 = a DTB in our RAM) and the hypercall ABI.
 //! Does not trust: the DTB's contents (checked by [`fdt`]) nor hypercall results (errnos are
 //! values, never unwrapped).
-//! The pure logic ([`status`], [`fdt`], [`cmdline`], [`registry`], [`buf`], [`abi`], [`arm`])
+//! The pure logic ([`status`], [`fdt`], [`platform`], [`cmdline`], [`registry`], [`buf`], [`abi`],
+//! [`arm`])
 //! builds everywhere and is unit-tested on the host; [`guest`] exists only for
 //! `aarch64-unknown-none*`.
 //!
@@ -40,6 +41,7 @@ pub mod arm;
 pub mod buf;
 pub mod cmdline;
 pub mod fdt;
+pub mod platform;
 pub mod registry;
 pub mod status;
 

@@ -15,20 +15,36 @@
 //!    yet), with the caches on so no stale line can shadow the zeroes;
 //! 5. calls `xtf_guest_entry(dtb)`.
 //!
-//! Every vector reports: `xtf_exception(index, ESR_EL1, ELR_EL1, FAR_EL1, SPSR_EL1, SP)`
-//! runs on its own stack (the faulting SP may be the problem) and never returns.
+//! IRQs taken at EL1h (vector 5) go to `xtf_irq_entry`, which saves the registers the Rust
+//! ABI lets a call clobber (x0–x18, x29, x30) plus ELR/SPSR on the interrupted stack, calls
+//! [`super::irq`]'s `xtf_irq_dispatch`, restores them and returns with `eret`. (The guest is
+//! built soft-float: Rust code never touches the FP/SIMD registers, so they need no saving.)
+//!
+//! Every other vector reports: `xtf_exception(index, ESR_EL1, ELR_EL1, FAR_EL1, SPSR_EL1,
+//! SP)` runs on the vCPU's own exception stack (the faulting SP may be the problem) and never
+//! returns.
+//!
+//! Secondary vCPUs (PSCI CPU_ON, see [`super::smp`]) enter at `xtf_secondary_start` with the
+//! MMU off and x0 = their index: the same vectors and MMU set-up (the tables are shared), then
+//! their own stack and `xtf_secondary_entry(index)`. TPIDR_EL1 holds each vCPU's index (0 on
+//! the boot vCPU): it picks the exception stack and is what `smp::this_cpu` reads.
 
 use core::arch::global_asm;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use super::{console, mmu, report};
 use crate::arm;
+use crate::platform::MAX_CPUS;
 use crate::println;
 
 /// Boot stack size.
 const STACK_SIZE: usize = 64 * 1024;
-/// Stack for the exception report.
+/// Stack of each secondary vCPU.
+const SECONDARY_STACK_SIZE: usize = 32 * 1024;
+/// Stack for the exception report, one per vCPU.
 const EXCEPTION_STACK_SIZE: usize = 16 * 1024;
+/// Bytes xtf_irq_entry saves: x0–x18, x29, x30, ELR_EL1, SPSR_EL1 (23 words, 16-aligned).
+const IRQ_FRAME_SIZE: usize = 24 * 8;
 
 global_asm!(
     r#"
@@ -46,9 +62,8 @@ _start:
     .ascii  "ARM\x64"               /* magic, offset 0x38 */
     .long   0                       /* res5 (PE header offset: none) */
 
-xtf_boot:
-    mov     x19, x0
-
+    /* Vectors, then the MMU and caches on with the identity map (clobbers x1, x2). */
+    .macro  xtf_vectors_and_mmu
     adrp    x1, xtf_vectors
     add     x1, x1, :lo12:xtf_vectors
     msr     vbar_el1, x1
@@ -71,6 +86,12 @@ xtf_boot:
     bic     x1, x1, #{sctlr_clear}
     msr     sctlr_el1, x1
     isb
+    .endm
+
+xtf_boot:
+    mov     x19, x0
+    msr     tpidr_el1, xzr
+    xtf_vectors_and_mmu
 
     adrp    x1, xtf_boot_stack_top
     add     x1, x1, :lo12:xtf_boot_stack_top
@@ -98,8 +119,12 @@ xtf_boot:
 xtf_vectors:
     .irp    index, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
     .balign 128
+    .if     \index == 5
+    b       xtf_irq_entry           /* IRQ, current EL with SP_ELx */
+    .else
     mov     x0, #\index
     b       xtf_vector_common
+    .endif
     .endr
 
 xtf_vector_common:
@@ -108,14 +133,80 @@ xtf_vector_common:
     mrs     x3, far_el1
     mrs     x4, spsr_el1
     mov     x5, sp
-    adrp    x6, xtf_exception_stack_top
-    add     x6, x6, :lo12:xtf_exception_stack_top
+    /* This vCPU's exception stack: base + (index + 1) * size (index clamped). */
+    mrs     x6, tpidr_el1
+    cmp     x6, #{max_cpus}
+    csel    x6, x6, xzr, lo
+    add     x6, x6, #1
+    mov     x7, #{exception_stack_size}
+    adrp    x8, xtf_exception_stacks
+    add     x8, x8, :lo12:xtf_exception_stacks
+    madd    x6, x6, x7, x8
     mov     sp, x6
     mov     x29, xzr
     mov     x30, xzr
     bl      xtf_exception
 4:  wfi
     b       4b
+
+xtf_irq_entry:
+    sub     sp, sp, #{irq_frame}
+    stp     x0, x1, [sp, #0]
+    stp     x2, x3, [sp, #16]
+    stp     x4, x5, [sp, #32]
+    stp     x6, x7, [sp, #48]
+    stp     x8, x9, [sp, #64]
+    stp     x10, x11, [sp, #80]
+    stp     x12, x13, [sp, #96]
+    stp     x14, x15, [sp, #112]
+    stp     x16, x17, [sp, #128]
+    stp     x18, x29, [sp, #144]
+    mrs     x0, elr_el1
+    mrs     x1, spsr_el1
+    stp     x30, x0, [sp, #160]
+    str     x1, [sp, #176]
+    bl      xtf_irq_dispatch
+    ldr     x1, [sp, #176]
+    ldp     x30, x0, [sp, #160]
+    msr     spsr_el1, x1
+    msr     elr_el1, x0
+    ldp     x18, x29, [sp, #144]
+    ldp     x16, x17, [sp, #128]
+    ldp     x14, x15, [sp, #112]
+    ldp     x12, x13, [sp, #96]
+    ldp     x10, x11, [sp, #80]
+    ldp     x8, x9, [sp, #64]
+    ldp     x6, x7, [sp, #48]
+    ldp     x4, x5, [sp, #32]
+    ldp     x2, x3, [sp, #16]
+    ldp     x0, x1, [sp, #0]
+    add     sp, sp, #{irq_frame}
+    eret
+
+    /* A secondary vCPU (PSCI CPU_ON): x0 = its index, MMU off, IRQs masked. */
+    .section .text.xtf_secondary, "ax"
+    .global xtf_secondary_start
+    .type xtf_secondary_start, %function
+xtf_secondary_start:
+    mov     x19, x0
+    /* Only indexes 1..MAX_CPUS have a stack. */
+    cbz     x19, 6f
+    cmp     x19, #{max_cpus}
+    b.hs    6f
+    msr     tpidr_el1, x19
+    xtf_vectors_and_mmu
+    /* Stack top of vCPU i: xtf_secondary_stacks + i * size (slot i - 1). */
+    mov     x1, #{secondary_stack_size}
+    adrp    x2, xtf_secondary_stacks
+    add     x2, x2, :lo12:xtf_secondary_stacks
+    madd    x1, x19, x1, x2
+    mov     sp, x1
+    mov     x0, x19
+    mov     x29, xzr
+    mov     x30, xzr
+    bl      xtf_secondary_entry
+6:  wfi
+    b       6b
 
     /* Level 1 table for TTBR0_EL1 (see mmu.rs). */
     .section .rodata.xtf_l1_table, "a"
@@ -130,8 +221,10 @@ xtf_l1_table:
     .balign 16
     .space  {stack_size}
 xtf_boot_stack_top:
-    .space  {exception_stack_size}
-xtf_exception_stack_top:
+xtf_exception_stacks:
+    .space  {exception_stack_size} * {max_cpus}
+xtf_secondary_stacks:
+    .space  {secondary_stack_size} * ({max_cpus} - 1)
 "#,
     image_flags = const 0b0010u64,
     mair = const mmu::MAIR,
@@ -142,6 +235,9 @@ xtf_exception_stack_top:
     l1_ram = const mmu::L1_RAM,
     stack_size = const STACK_SIZE,
     exception_stack_size = const EXCEPTION_STACK_SIZE,
+    secondary_stack_size = const SECONDARY_STACK_SIZE,
+    max_cpus = const MAX_CPUS,
+    irq_frame = const IRQ_FRAME_SIZE,
 );
 
 /// Reports an exception nobody expected and ends the test as ERROR.

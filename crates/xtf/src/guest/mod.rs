@@ -5,14 +5,25 @@
 //! DTB, choose the test, run it, print the result, power off. Unexpected exceptions and panics
 //! end the same way, as ERROR.
 //!
-//! Single vCPU for now: only vCPU 0 runs; console lines from several vCPUs would interleave.
+//! Interrupts and vCPUs: [`gic`] (GICv2/v3 as the device tree says), [`irq`] (the IRQ vector's
+//! dispatch), [`timer`] (counter, timeouts, watchdog), [`smp`] (PSCI CPU_ON, running code on
+//! another vCPU) and [`upcall`] (the event channel upcall and its delivery log). Tests drive
+//! everything from vCPU 0; console lines printed on several vCPUs at once may interleave.
 
 pub mod console;
 mod entry;
+pub mod evtchn;
+pub mod fifo;
+pub mod gic;
 pub mod hypercall;
+pub mod irq;
 pub mod mmu;
 mod panic;
 pub mod report;
 mod runner;
+pub mod shared_info;
+pub mod smp;
+pub mod timer;
+pub mod upcall;
 
 pub use runner::run;

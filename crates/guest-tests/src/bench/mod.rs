@@ -1,0 +1,215 @@
+//! Benchmark guests (issue 8, `ci/bench`): guest time per event channel operation.
+//!
+//! Run under QEMU's `-icount shift=0` (one virtual nanosecond per guest or Xen instruction,
+//! `-smp 1`), a figure is deterministic: the virtual counter's delta over `n` calls, divided by
+//! `n`. Each op is timed as a whole loop (two counter reads per op, not per call), and the
+//! cost of the same loop with an empty body is reported separately so `ci/bench` can subtract
+//! it; a null hypercall (`xen_version`) is reported as the floor every op pays for the trip
+//! through Xen's HVC entry.
+//!
+//! Output, one line per op once every op has been measured, parsed by `ci/bench`:
+//! `bench <op> n=<calls> ticks=<counter ticks> freq=<counter Hz> base=<op to subtract>`,
+//! where `base` names the overhead line (`loop-overhead` or `timer-read-overhead`) that
+//! measured the same loop or stopwatch with nothing in it.
+//! A failing hypercall inside a loop makes the test FAIL (a benchmark of an error path by
+//! mistake would be worthless), naming the op and the errno.
+
+use core::hint::black_box;
+use xtf::abi::{DOMID_SELF, Errno, EvtchnPort};
+use xtf::guest::{evtchn, hypercall, shared_info, timer};
+use xtf::{Env, println, xtf_failure, xtf_success};
+
+/// Calls per op unless the command line says `n=`.
+const DEFAULT_CALLS: u32 = 10_000;
+/// Each op's loop runs this many times and the fastest run counts: a Xen timer interrupt or
+/// softirq that lands inside one run (the only run-to-run difference left under icount) is
+/// not the op's cost.
+const REPEATS: u32 = 5;
+
+/// Most ops one benchmark test records.
+const MAX_OPS: usize = 16;
+
+struct Bench {
+    n: u32,
+    freq: u64,
+    failed: bool,
+    /// (op, ticks, base): printed only after every measurement, so no console output (and
+    /// no serial interrupt in Xen draining it) overlaps a measured loop.
+    results: [(&'static str, u64, &'static str); MAX_OPS],
+    count: usize,
+}
+
+impl Bench {
+    /// Time `n` runs of `body` (the fastest of [`REPEATS`] loops); print the line.
+    /// `body` returns Err to stop the run.
+    fn record(&mut self, op: &'static str, ticks: u64, base: &'static str) {
+        if self.count < MAX_OPS {
+            self.results[self.count] = (op, ticks, base);
+            self.count += 1;
+        }
+    }
+
+    fn print(&self) {
+        for &(op, ticks, base) in &self.results[..self.count] {
+            println!("bench {} n={} ticks={} freq={} base={}", op, self.n, ticks, self.freq, base);
+        }
+    }
+
+    fn run(&mut self, op: &'static str, mut body: impl FnMut() -> Result<(), (&'static str, Errno)>) {
+        let mut best = u64::MAX;
+        for _ in 0..REPEATS {
+            if self.failed {
+                return;
+            }
+            let t0 = timer::now();
+            for _ in 0..self.n {
+                if let Err((what, e)) = body() {
+                    xtf_failure!("bench {}: {} failed with {:?}", op, what, e);
+                    self.failed = true;
+                    return;
+                }
+            }
+            best = best.min(timer::now() - t0);
+        }
+        self.record(op, best, "loop-overhead");
+    }
+
+    /// Like `run`, but only the part of each iteration between `start` and `stop` counts:
+    /// `body` gets a stopwatch and set-up/tear-down around the timed region is excluded.
+    fn run_split(
+        &mut self,
+        op: &'static str,
+        mut body: impl FnMut(&mut Stopwatch) -> Result<(), (&'static str, Errno)>,
+    ) {
+        let mut best = u64::MAX;
+        for _ in 0..REPEATS {
+            let mut sw = Stopwatch { total: 0, started: 0 };
+            for _ in 0..self.n {
+                if self.failed {
+                    return;
+                }
+                if let Err((what, e)) = body(&mut sw) {
+                    xtf_failure!("bench {}: {} failed with {:?}", op, what, e);
+                    self.failed = true;
+                    return;
+                }
+            }
+            best = best.min(sw.total);
+        }
+        self.record(op, best, "timer-read-overhead");
+    }
+}
+
+struct Stopwatch {
+    total: u64,
+    started: u64,
+}
+
+impl Stopwatch {
+    fn start(&mut self) {
+        self.started = timer::now();
+    }
+    fn stop(&mut self) {
+        self.total += timer::now() - self.started;
+    }
+}
+
+fn ctx(what: &'static str) -> impl FnOnce(Errno) -> (&'static str, Errno) {
+    move |e| (what, e)
+}
+
+/// `test=bench-evtchn-2l [n=N]`: every 2-level op that one domain can time on its own.
+pub fn evtchn_2l(env: &Env<'_>) {
+    let n = env.arg("n").and_then(|s| s.parse().ok()).unwrap_or(DEFAULT_CALLS);
+    let mut b = Bench {
+        n,
+        freq: timer::frequency(),
+        failed: false,
+        results: [("", 0, ""); MAX_OPS],
+        count: 0,
+    };
+    let si = match shared_info::map() {
+        Ok(si) => si,
+        Err(e) => return xtf_failure!("mapping shared_info: {:?}", e),
+    };
+    // No upcalls: every port stays masked from the guest's point of view unless an op
+    // clears it; Xen still does all of its own work (pending bit, vGIC injection).
+
+    b.run("loop-overhead", || {
+        black_box(0u32);
+        Ok(())
+    });
+    b.run_split("timer-read-overhead", |sw| {
+        sw.start();
+        sw.stop();
+        Ok(())
+    });
+    b.run("null-hypercall", || hypercall::xen_version().map(|_| ()).map_err(ctx("xen_version")));
+
+    // A loopback channel: `local` and `remote` are the two ends, both in this domain.
+    let (local, remote) = match loopback() {
+        Ok(p) => p,
+        Err((what, e)) => return xtf_failure!("setting up a loopback channel: {} {:?}", what, e),
+    };
+
+    b.run("status", || evtchn::status(DOMID_SELF, local).map(|_| ()).map_err(ctx("status")));
+    b.run("alloc_unbound+close", || {
+        let p = evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF).map_err(ctx("alloc_unbound"))?;
+        evtchn::close(p).map_err(ctx("close"))
+    });
+    let own = match evtchn::own_domid() {
+        Ok(d) => d,
+        Err(e) => return xtf_failure!("own domid: {:?}", e),
+    };
+    b.run_split("bind_interdomain", |sw| {
+        let u = evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF).map_err(ctx("alloc_unbound"))?;
+        sw.start();
+        let p = evtchn::bind_interdomain(own, u);
+        sw.stop();
+        let p = p.map_err(ctx("bind_interdomain"))?;
+        evtchn::close(p).map_err(ctx("close"))?;
+        evtchn::close(u).map_err(ctx("close"))
+    });
+    // send to an unmasked port whose pending bit is clear: the full delivery path.
+    si.clear_mask(remote);
+    b.run_split("send-2l-unmasked", |sw| {
+        si.clear_pending(remote);
+        sw.start();
+        let r = evtchn::send(local);
+        sw.stop();
+        r.map_err(ctx("send"))
+    });
+    // send to a masked port: pending is set, no notification.
+    si.mask(remote);
+    b.run_split("send-2l-masked", |sw| {
+        si.clear_pending(remote);
+        sw.start();
+        let r = evtchn::send(local);
+        sw.stop();
+        r.map_err(ctx("send"))
+    });
+    // unmask of a masked port with an event pending: unmask delivers it.
+    b.run_split("unmask-pending", |sw| {
+        si.mask(remote);
+        si.set_pending(remote);
+        sw.start();
+        let r = evtchn::unmask(remote);
+        sw.stop();
+        r.map_err(ctx("unmask"))
+    });
+    si.clear_pending(remote);
+    let _ = evtchn::close(local);
+    let _ = evtchn::close(remote);
+    b.print();
+    if !b.failed {
+        xtf_success!();
+    }
+}
+
+/// An interdomain channel from this domain to itself: (bound end, unbound end it joined).
+fn loopback() -> Result<(EvtchnPort, EvtchnPort), (&'static str, Errno)> {
+    let own = evtchn::own_domid().map_err(ctx("own_domid"))?;
+    let remote = evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF).map_err(ctx("alloc_unbound"))?;
+    let local = evtchn::bind_interdomain(own, remote).map_err(ctx("bind_interdomain"))?;
+    Ok((local, remote))
+}
