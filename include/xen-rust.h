@@ -16,4 +16,39 @@
 int xen_rust_glue_selftest(void);
 #endif
 
+/* ---- static-shm ---- */
+#if defined(CONFIG_RUST_STATIC_SHM)
+/**
+ * bootfdt.c, after the early scan of the host device tree: reserve every static shared
+ * region in bootinfo.reserved_mem (with its borrower count), or nothing if the
+ * configuration is invalid. Always returns 0: the report comes once the console is up.
+ */
+int xen_rust_static_shm_early(void);
+#endif
+
+#if defined(CONFIG_RUST_STATIC_SHM)
+/**
+ * domain_build.c's process_shm(d, kinfo, node): sets up the static shared memory of the
+ * domain built from the node at `path` (NUL-terminated full name; "/chosen" for dom0's nodes).
+ * 0 or -errno (construct_domU then fails and Xen panics naming the domain).
+ */
+int xen_rust_process_shm(void *d, void *kinfo, const char *path);
+#endif
+
+#if defined(CONFIG_RUST_STATIC_SHM)
+/**
+ * domain_build.c's alloc_static_evtchn(): every static event channel of both bindings, or
+ * -errno after printing why (the C caller panics).
+ */
+int xen_rust_alloc_static_evtchn(void);
+#endif
+
+#if defined(CONFIG_RUST_STATIC_SHM)
+/**
+ * domain_build.c's make_shm_memory_node(): one `xen-shmem@<gbase>` node per bank of
+ * `mem` (kinfo->shm_mem) inside /reserved-memory, exactly as C writes them.
+ */
+int xen_rust_make_shm_memory_node(void *fdt, int addrcells, int sizecells, const void *mem);
+#endif
+
 #endif /* XEN_RUST_H */

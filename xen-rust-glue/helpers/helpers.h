@@ -70,4 +70,7 @@ void oxx_unmap_domain_page(const void *va);
 
 #pragma GCC visibility pop
 
+/* Topic files. */
+#include "static_shm.h"
+
 #endif /* OXX_HELPERS_H */

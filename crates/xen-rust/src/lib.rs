@@ -7,3 +7,7 @@
 
 // Linked for its exports (xen_rust_glue_selftest, …) and its panic handler.
 pub use xen_rust_glue;
+
+// CONFIG_RUST_STATIC_SHM: static event channels and static shared memory at boot.
+#[cfg(feature = "static-shm")]
+pub use static_shm;
