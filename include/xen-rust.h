@@ -17,7 +17,7 @@ int xen_rust_glue_selftest(void);
 #endif
 
 /* ---- evtchn ---- */
-#if defined(CONFIG_RUST_EVTCHN)
+#if defined(XEN_RUST_EVTCHN_DECLS)
 /**
  * `int evtchn_init(struct domain *d, unsigned int max_port)`.
  *
@@ -27,7 +27,7 @@ int xen_rust_glue_selftest(void);
 int evtchn_init(struct domain *d, unsigned int max_port);
 #endif
 
-#if defined(CONFIG_RUST_EVTCHN)
+#if defined(XEN_RUST_EVTCHN_DECLS)
 /**
  * `int evtchn_destroy(struct domain *d)`: close every port (preemptible: -ERESTART).
  *
@@ -37,7 +37,7 @@ int evtchn_init(struct domain *d, unsigned int max_port);
 int evtchn_destroy(struct domain *d);
 #endif
 
-#if defined(CONFIG_RUST_EVTCHN)
+#if defined(XEN_RUST_EVTCHN_DECLS)
 /**
  * `void evtchn_destroy_final(struct domain *d)`: free the port table.
  *
@@ -47,7 +47,7 @@ int evtchn_destroy(struct domain *d);
 void evtchn_destroy_final(struct domain *d);
 #endif
 
-#if defined(CONFIG_RUST_EVTCHN)
+#if defined(XEN_RUST_EVTCHN_DECLS)
 /**
  * `int evtchn_reset(struct domain *d, bool resuming)`: close all ports (back to 2L).
  *
@@ -57,7 +57,7 @@ void evtchn_destroy_final(struct domain *d);
 int evtchn_reset(struct domain *d, bool resuming);
 #endif
 
-#if defined(CONFIG_RUST_EVTCHN)
+#if defined(XEN_RUST_EVTCHN_DECLS)
 /**
  * `int evtchn_send(struct domain *d, unsigned int lport)`.
  *
@@ -67,7 +67,7 @@ int evtchn_reset(struct domain *d, bool resuming);
 int evtchn_send(struct domain *d, unsigned int lport);
 #endif
 
-#if defined(CONFIG_RUST_EVTCHN)
+#if defined(XEN_RUST_EVTCHN_DECLS)
 /**
  * `void evtchn_check_pollers(struct domain *d, unsigned int port)`.
  *
@@ -77,7 +77,7 @@ int evtchn_send(struct domain *d, unsigned int lport);
 void evtchn_check_pollers(struct domain *d, unsigned int port);
 #endif
 
-#if defined(CONFIG_RUST_EVTCHN)
+#if defined(XEN_RUST_EVTCHN_DECLS)
 /**
  * `void evtchn_move_pirqs(struct vcpu *v)`: re-target the PIRQs bound to `v`. Arm binds no
  * PIRQ to an event channel (alloc_pirq_struct() is NULL), so the list is always empty.
@@ -88,7 +88,7 @@ void evtchn_check_pollers(struct domain *d, unsigned int port);
 void evtchn_move_pirqs(struct vcpu *v);
 #endif
 
-#if defined(CONFIG_RUST_EVTCHN)
+#if defined(XEN_RUST_EVTCHN_DECLS)
 /**
  * `bool evtchn_virq_enabled(const struct vcpu *v, unsigned int virq)`.
  *
@@ -98,7 +98,7 @@ void evtchn_move_pirqs(struct vcpu *v);
 bool evtchn_virq_enabled(const struct vcpu *v, unsigned int virq);
 #endif
 
-#if defined(CONFIG_RUST_EVTCHN)
+#if defined(XEN_RUST_EVTCHN_DECLS)
 /**
  * `void send_guest_vcpu_virq(struct vcpu *v, uint32_t virq)`: a per-vCPU VIRQ.
  *
@@ -108,7 +108,7 @@ bool evtchn_virq_enabled(const struct vcpu *v, unsigned int virq);
 void send_guest_vcpu_virq(struct vcpu *v, uint32_t virq);
 #endif
 
-#if defined(CONFIG_RUST_EVTCHN)
+#if defined(XEN_RUST_EVTCHN_DECLS)
 /**
  * `void send_guest_global_virq(struct domain *d, uint32_t virq)`.
  *
@@ -118,14 +118,14 @@ void send_guest_vcpu_virq(struct vcpu *v, uint32_t virq);
 void send_guest_global_virq(struct domain *d, uint32_t virq);
 #endif
 
-#if defined(CONFIG_RUST_EVTCHN)
+#if defined(XEN_RUST_EVTCHN_DECLS)
 /**
  * `void send_global_virq(uint32_t virq)`: to its handler domain, else the hardware domain.
  */
 void send_global_virq(uint32_t virq);
 #endif
 
-#if defined(CONFIG_RUST_EVTCHN)
+#if defined(XEN_RUST_EVTCHN_DECLS)
 /**
  * `int set_global_virq_handler(struct domain *d, uint32_t virq)` (domctl).
  *
@@ -135,7 +135,7 @@ void send_global_virq(uint32_t virq);
 int set_global_virq_handler(struct domain *d, uint32_t virq);
 #endif
 
-#if defined(CONFIG_RUST_EVTCHN)
+#if defined(XEN_RUST_EVTCHN_DECLS)
 /**
  * `int alloc_unbound_xen_event_channel(struct domain *ld, unsigned int lvcpu,
  * domid_t remote_domid, xen_event_channel_notification_t notification_fn)`.
@@ -146,7 +146,7 @@ int set_global_virq_handler(struct domain *d, uint32_t virq);
 int alloc_unbound_xen_event_channel(struct domain *ld, unsigned int lvcpu, domid_t remote_domid, xen_event_channel_notification_t notification_fn);
 #endif
 
-#if defined(CONFIG_RUST_EVTCHN)
+#if defined(XEN_RUST_EVTCHN_DECLS)
 /**
  * `void free_xen_event_channel(struct domain *d, int port)`.
  *
@@ -156,7 +156,7 @@ int alloc_unbound_xen_event_channel(struct domain *ld, unsigned int lvcpu, domid
 void free_xen_event_channel(struct domain *d, int port);
 #endif
 
-#if defined(CONFIG_RUST_EVTCHN)
+#if defined(XEN_RUST_EVTCHN_DECLS)
 /**
  * `void notify_via_xen_event_channel(struct domain *ld, int lport)`.
  *
@@ -166,7 +166,7 @@ void free_xen_event_channel(struct domain *d, int port);
 void notify_via_xen_event_channel(struct domain *ld, int lport);
 #endif
 
-#if defined(CONFIG_RUST_EVTCHN)
+#if defined(XEN_RUST_EVTCHN_DECLS)
 /**
  * `int evtchn_alloc_unbound(evtchn_alloc_unbound_t *alloc, evtchn_port_t port)`.
  *
@@ -176,7 +176,7 @@ void notify_via_xen_event_channel(struct domain *ld, int lport);
 int evtchn_alloc_unbound(struct evtchn_alloc_unbound *alloc, evtchn_port_t port);
 #endif
 
-#if defined(CONFIG_RUST_EVTCHN)
+#if defined(XEN_RUST_EVTCHN_DECLS)
 /**
  * `int evtchn_bind_interdomain(evtchn_bind_interdomain_t *bind, struct domain *ld,
  * evtchn_port_t port)`.
@@ -187,18 +187,53 @@ int evtchn_alloc_unbound(struct evtchn_alloc_unbound *alloc, evtchn_port_t port)
 int evtchn_bind_interdomain(struct evtchn_bind_interdomain *bind, struct domain *ld, evtchn_port_t port);
 #endif
 
-#if defined(CONFIG_RUST_EVTCHN)
+#if defined(XEN_RUST_EVTCHN_DECLS)
 /**
  * `long do_event_channel_op(int cmd, XEN_GUEST_HANDLE_PARAM(void) arg)`.
  */
 long do_event_channel_op(int cmd, XEN_GUEST_HANDLE_PARAM(void) arg);
 #endif
 
-#if defined(CONFIG_RUST_EVTCHN)
+#if defined(XEN_RUST_EVTCHN_DECLS)
 /**
  * The 'e' key handler (registered by common/rust-glue.c).
  */
 void xen_rust_evtchn_dump(uint8_t key);
+#endif
+
+/* ---- static-shm ---- */
+#if defined(CONFIG_RUST_STATIC_SHM)
+/**
+ * bootfdt.c, after the early scan of the host device tree: reserve every static shared
+ * region in bootinfo.reserved_mem (with its borrower count), or nothing if the
+ * configuration is invalid. Always returns 0: the report comes once the console is up.
+ */
+int xen_rust_static_shm_early(void);
+#endif
+
+#if defined(CONFIG_RUST_STATIC_SHM)
+/**
+ * domain_build.c's process_shm(d, kinfo, node): sets up the static shared memory of the
+ * domain built from the node at `path` (NUL-terminated full name; "/chosen" for dom0's nodes).
+ * 0 or -errno (construct_domU then fails and Xen panics naming the domain).
+ */
+int xen_rust_process_shm(void *d, void *kinfo, const char *path);
+#endif
+
+#if defined(CONFIG_RUST_STATIC_SHM)
+/**
+ * domain_build.c's alloc_static_evtchn(): every static event channel of both bindings, or
+ * -errno after printing why (the C caller panics).
+ */
+int xen_rust_alloc_static_evtchn(void);
+#endif
+
+#if defined(CONFIG_RUST_STATIC_SHM)
+/**
+ * domain_build.c's make_shm_memory_node(): one `xen-shmem@<gbase>` node per bank of
+ * `mem` (kinfo->shm_mem) inside /reserved-memory, exactly as C writes them.
+ */
+int xen_rust_make_shm_memory_node(void *fdt, int addrcells, int sizecells, const void *mem);
 #endif
 
 #endif /* XEN_RUST_H */

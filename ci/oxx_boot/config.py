@@ -28,10 +28,16 @@ MAX_EVTCHN_PORT = (1 << 17) - 1
 SCALAR_VARS = (
     "MEMORY_START", "MEMORY_END", "XEN", "XEN_CMD", "DEVICE_TREE", "NUM_DOMUS",
     "LOAD_CMD", "UBOOT_SOURCE", "UBOOT_SCRIPT", "BOOT_CMD",
+    # Ours (docs/imagebuilder.md): the design-draft static event channel binding, and raw
+    # DTS for negative tests (dtb mode only).
+    "STATIC_EVTCHNS_DRAFT", "CHOSEN_EXTRA_DTS",
 )
 ARRAY_VARS = (
     "DOMU_KERNEL", "DOMU_MEM", "DOMU_VCPUS", "DOMU_CMD", "DOMU_RAMDISK", "DOMU_ENHANCED",
     "DOMU_STATIC_MEM", "DOMU_DIRECT_MAP", "DOMU_SHARED_MEM", "DOMU_STATIC_EVTCHNS",
+    # Ours: `role` on DOMU_SHARED_MEM's node, the design-draft shm binding (u32 shm-id),
+    # raw DTS inside domU<n> (negative tests, dtb mode only).
+    "DOMU_SHARED_MEM_ROLE", "DOMU_SHARED_MEM_DRAFT", "DOMU_EXTRA_DTS",
 )
 # ImageBuilder variables this tool deliberately does not implement (rejected with a
 # more specific message than a plain typo gets).
@@ -297,6 +303,28 @@ class SharedMem:
 
 
 @dataclass
+class SharedMemDraft:
+    """DOMU_SHARED_MEM_DRAFT: the design draft's binding, u32 xen,shm-id and a role."""
+    shm_id: int
+    host: int
+    guest: int
+    size: int
+    host_text: str
+    role: Optional[str]
+    where: Where
+
+
+@dataclass
+class EvtchnDraft:
+    """STATIC_EVTCHNS_DRAFT: one /chosen "xen,evtchn" node <PORT_A &domUA PORT_B &domUB>."""
+    dom_a: int
+    port_a: int
+    dom_b: int
+    port_b: int
+    where: Where
+
+
+@dataclass
 class Evtchn:
     local_port: int
     remote_index: int
@@ -317,6 +345,9 @@ class Domain:
     direct_map: bool = False
     shared_mem: Optional[SharedMem] = None
     evtchns: List[Evtchn] = field(default_factory=list)
+    shared_mem_role: Optional[str] = None     # DOMU_SHARED_MEM_ROLE
+    shared_mem_draft: List["SharedMemDraft"] = field(default_factory=list)
+    extra_dts: Optional[str] = None           # DOMU_EXTRA_DTS
 
     @property
     def domid(self):
@@ -341,6 +372,12 @@ class Config:
     warnings: List[str] = field(default_factory=list)
     where: Dict[str, Where] = field(default_factory=dict)
     lax: bool = False
+    evtchns_draft: List[EvtchnDraft] = field(default_factory=list)
+    chosen_extra_dts: Optional[str] = None
+
+    @property
+    def has_extra_dts(self):
+        return bool(self.chosen_extra_dts) or any(d.extra_dts for d in self.domains)
 
     @property
     def name(self):
@@ -675,9 +712,31 @@ def load_config(path: str, base_dir: str, overrides: List[str] = (), lax: bool =
             e = arr("DOMU_STATIC_EVTCHNS", i)
             if e and e.value:
                 d.evtchns = _parse_evtchns(e, num_domus, diag)
+            e = arr("DOMU_SHARED_MEM_ROLE", i)
+            if e and e.value:
+                if not d.shared_mem and not arr("DOMU_SHARED_MEM", i):
+                    diag.error(e.where, e.label, "only applies with DOMU_SHARED_MEM[%d]" % i)
+                elif e.value not in ("owner", "borrower"):
+                    diag.xen_rule(e.where, e.label, "role must be \"owner\" or "
+                                  "\"borrower\" (got %r)" % e.value)
+                    if _check_dt_string(e.value, e.where, e.label, diag):
+                        d.shared_mem_role = e.value
+                else:
+                    d.shared_mem_role = e.value
+            e = arr("DOMU_SHARED_MEM_DRAFT", i)
+            if e and e.value:
+                d.shared_mem_draft = _parse_shm_draft(e, diag)
+            e = arr("DOMU_EXTRA_DTS", i)
+            if e and e.value:
+                d.extra_dts = e.value
             domains.append(d)
 
     _check_cross_domain(domains, arrays, diag)
+    evtchns_draft = []
+    ed = scalars.get("STATIC_EVTCHNS_DRAFT")
+    if ed is not None and ed.value and num_domus is not None:
+        evtchns_draft = _parse_evtchns_draft(ed, num_domus, diag)
+    ce = scalars.get("CHOSEN_EXTRA_DTS")
     if ms is not None and me is not None:
         for d in domains:
             regions = [("DOMU_STATIC_MEM[%d]" % d.index, b, s) for b, s in d.static_mem]
@@ -695,12 +754,67 @@ def load_config(path: str, base_dir: str, overrides: List[str] = (), lax: bool =
                  xen=xen, xen_cmd=xen_cmd, device_tree=dtb, domains=domains,
                  load_cmd=load, uboot_source=outputs["UBOOT_SOURCE"],
                  uboot_script=outputs["UBOOT_SCRIPT"], boot_cmd=boot_cmd,
-                 warnings=diag.warnings, lax=lax)
+                 warnings=diag.warnings, lax=lax, evtchns_draft=evtchns_draft,
+                 chosen_extra_dts=ce.value if ce is not None and ce.value else None)
     cfg.where = {k: v.where for k, v in scalars.items()}
     for name, entries in arrays.items():
         for idx, e in entries.items():
             cfg.where[e.label] = e.where
     return cfg
+
+
+def _parse_shm_draft(e: Assign, diag: Diag) -> List[SharedMemDraft]:
+    """"SHM-ID HPA GPA SIZE [ROLE]; ...": the draft binding's u32 SHM-ID (decimal or 0x)."""
+    out = []
+    for part in e.value.split(";"):
+        words = part.split()
+        if not words:
+            continue
+        if len(words) not in (4, 5):
+            diag.error(e.where, e.label, "malformed region %r: needs \"SHM-ID HPA GPA SIZE "
+                       "[ROLE]\"" % part.strip())
+            continue
+        vals = [parse_int(w) for w in words[:4]]
+        if None in vals:
+            diag.error(e.where, e.label, "not a number: %r" % words[vals.index(None)])
+            continue
+        role = words[4] if len(words) == 5 else None
+        if vals[0] > 0xffffffff:
+            diag.error(e.where, e.label, "SHM-ID %d does not fit in 32 bits" % vals[0])
+            continue
+        if role is not None and not _check_dt_string(role, e.where, e.label, diag):
+            continue
+        if role not in (None, "owner", "borrower"):
+            diag.xen_rule(e.where, e.label, "role must be owner or borrower (got %r)" % role)
+        if any(v % PAGE for v in vals[1:]) or vals[3] == 0:
+            diag.xen_rule(e.where, e.label, "HPA, GPA and SIZE must be 4 KiB aligned and "
+                          "SIZE non-zero")
+        out.append(SharedMemDraft(vals[0], vals[1], vals[2], vals[3], words[1], role, e.where))
+    return out
+
+
+def _parse_evtchns_draft(e: Assign, num_domus: int, diag: Diag) -> List[EvtchnDraft]:
+    """"DOMU_A PORT_A DOMU_B PORT_B; ...": one /chosen "xen,evtchn" node each."""
+    out = []
+    for part in e.value.split(";"):
+        words = part.split()
+        if not words:
+            continue
+        if len(words) != 4 or not all(re.fullmatch(r"[0-9]+", w) for w in words):
+            diag.error(e.where, e.label, "malformed connection %r: needs \"DOMU_A PORT_A "
+                       "DOMU_B PORT_B\" in decimal" % part.strip())
+            continue
+        a, pa, b, pb = (int(w, 10) for w in words)
+        for dom in (a, b):
+            if dom >= num_domus:
+                diag.error(e.where, e.label, "domain index %d in %r is out of range "
+                           "(NUM_DOMUS=%d)" % (dom, part.strip(), num_domus))
+        for port in (pa, pb):
+            if not 1 <= port <= MAX_EVTCHN_PORT:
+                diag.xen_rule(e.where, e.label, "port %d in %r is out of range 1..%d"
+                              % (port, part.strip(), MAX_EVTCHN_PORT))
+        out.append(EvtchnDraft(a, pa, b, pb, e.where))
+    return out
 
 
 def _parse_evtchns(e: Assign, num_domus: int, diag: Diag) -> List[Evtchn]:

@@ -82,6 +82,9 @@ def generate(config_path: str, base_dir: str, outdir: str, mode: str = "uboot",
         raise ToolError("unknown mode %r (uboot or dtb)" % mode)
     cfg = config or load_config(config_path, base_dir, overrides, lax=lax,
                                 load_cmd=load_cmd, need_load_cmd=(mode == "uboot"))
+    if mode == "uboot" and cfg.has_extra_dts:
+        raise ConfigError(["%s: DOMU_EXTRA_DTS / CHOSEN_EXTRA_DTS: raw DTS has no u-boot "
+                           "form: use --mode dtb" % cfg.path])
     outdir = os.path.abspath(outdir)
     os.makedirs(outdir, exist_ok=True)
 

@@ -78,6 +78,8 @@ class Node:
     name: str
     props: List[Prop] = field(default_factory=list)
     children: List["Node"] = field(default_factory=list)
+    label: Optional[str] = None             # DTS label (only with raw DTS: dtb mode)
+    raw: Optional[str] = None               # DOMU_EXTRA_DTS / CHOSEN_EXTRA_DTS text
 
     def set(self, name, kind, value=None):
         self.props.append(Prop(name, kind, value))
@@ -213,9 +215,22 @@ def _build_chosen(cfg: Config, loads: List[Load]) -> Node:
                     phandles[key] = next_ph
                     next_ph -= 1
 
+    # Draft-binding event channels name domains by phandle: those domains get one each,
+    # continuing the count.
+    dom_ph = {}
+    for ev in cfg.evtchns_draft:
+        for dom in (ev.dom_a, ev.dom_b):
+            if dom not in dom_ph:
+                dom_ph[dom] = next_ph
+                next_ph -= 1
+
     by_role = {l.role: l for l in loads}
     for d in cfg.domains:
         n = chosen.child("domU%d" % d.index)
+        if cfg.has_extra_dts:
+            n.label = "domU%d" % d.index
+        if d.index in dom_ph:
+            n.set("phandle", "cells", [Cell(dom_ph[d.index], "x")])
         n.set("compatible", "str", "xen,domain")
         n.set("#address-cells", "cells", [Cell(2)])
         n.set("#size-cells", "cells", [Cell(2)])
@@ -238,6 +253,16 @@ def _build_chosen(cfg: Config, loads: List[Load]) -> Node:
             shm.set("xen,shm-id", "str", s.shm_id)
             shm.set("xen,shared-mem", "cells",
                     split64(s.host) + split64(s.guest) + split64(s.size))
+            if d.shared_mem_role:
+                shm.set("role", "str", d.shared_mem_role)
+        for s in d.shared_mem_draft:
+            shm = n.child("shared-mem@%s" % s.host_text)
+            shm.set("compatible", "str", "xen,domain-shared-memory-v1")
+            shm.set("xen,shm-id", "cells", [Cell(s.shm_id, "x")])
+            shm.set("xen,shared-mem", "cells",
+                    split64(s.host) + split64(s.guest) + split64(s.size))
+            if s.role:
+                shm.set("role", "str", s.role)
         for ev in d.evtchns:
             e = n.child("evtchn@%d" % ev.local_port)
             e.set("phandle", "cells", [Cell(phandles[(d.index, ev.local_port)], "x")])
@@ -255,4 +280,11 @@ def _build_chosen(cfg: Config, loads: List[Load]) -> Node:
             m = n.child("module@%X" % r.addr)
             m.set("compatible", "strs", ["multiboot,ramdisk", "multiboot,module"])
             m.set("reg", "cells", split64(r.addr) + split64(r.size))
+        n.raw = d.extra_dts
+    for k, ev in enumerate(cfg.evtchns_draft, 1):
+        e = chosen.child("evtchn@%d" % k)
+        e.set("compatible", "str", "xen,evtchn")
+        e.set("xen,evtchn", "cells", [Cell(ev.port_a, "d"), Cell(dom_ph[ev.dom_a], "x"),
+                                      Cell(ev.port_b, "d"), Cell(dom_ph[ev.dom_b], "x")])
+    chosen.raw = cfg.chosen_extra_dts
     return chosen

@@ -22,6 +22,8 @@ def _uboot_value(p: Prop) -> str:
 
 
 def _uboot_node(node: Node, path: str, out: List[str]):
+    if node.raw:
+        raise ValueError("DOMU_EXTRA_DTS / CHOSEN_EXTRA_DTS (raw DTS) need --mode dtb")
     for p in node.props:
         name = p.name.replace("#", "\\#")          # '#' starts a comment in hush
         if p.kind == "bool":
@@ -97,7 +99,7 @@ def _dts_value(p: Prop) -> str:
 
 def _dts_node(node: Node, depth: int, out: List[str]):
     ind = "\t" * depth
-    out.append("%s%s {" % (ind, node.name))
+    out.append("%s%s%s {" % (ind, node.label + ": " if node.label else "", node.name))
     for p in node.props:
         if p.kind == "bool":
             out.append("%s\t%s;" % (ind, p.name))
@@ -105,6 +107,8 @@ def _dts_node(node: Node, depth: int, out: List[str]):
             out.append("%s\t%s = %s;" % (ind, p.name, _dts_value(p)))
     for c in node.children:
         _dts_node(c, depth + 1, out)
+    if node.raw:
+        out.append("%s\t%s" % (ind, node.raw))
     out.append("%s};" % ind)
 
 

@@ -163,4 +163,7 @@ bool oxx_for_each_domain(bool (*fn)(struct domain *d, void *ctx), void *ctx);
 
 #pragma GCC visibility pop
 
+/* Topic files. */
+#include "static_shm.h"
+
 #endif /* OXX_HELPERS_H */

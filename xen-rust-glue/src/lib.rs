@@ -26,5 +26,7 @@ pub mod sync;
 mod panic;
 #[cfg(xen)]
 pub mod selftest;
+#[cfg(xen)]
+pub mod static_shm;
 
 pub use errno::Errno;

@@ -16,6 +16,8 @@ mod bench;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod selftest;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
+mod static_sig;
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod tests;
 
 #[cfg(not(all(target_arch = "aarch64", target_os = "none")))]

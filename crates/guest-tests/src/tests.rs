@@ -3,7 +3,7 @@
 
 use xtf::Test;
 
-use crate::selftest;
+use crate::{selftest, static_sig};
 
 pub static TESTS: &[Test] = &[
     Test::new("hello", "print Xen's version and our domid, succeed", selftest::hello),
@@ -339,6 +339,38 @@ pub static TESTS: &[Test] = &[
         crate::evtchn_irq::stress::stress,
     ),
     // ---- end evtchn_irq ----
+    // ---- static suite: static event channels and shared memory (src/static_sig.rs) ----
+    Test::new(
+        "static-evtchn",
+        "evtchns=L:D:R,...: each port interdomain to D:R, traffic both ways",
+        static_sig::static_evtchn,
+    ),
+    Test::new(
+        "static-shm",
+        "shm=GPA:SIZE:ID,...: /reserved-memory/xen-shmem@GPA node and the memory",
+        static_sig::static_shm,
+    ),
+    Test::new(
+        "shm-producer",
+        "shm-producer=GPA:PORT: write a block, signal PORT until acknowledged",
+        static_sig::shm_producer,
+    ),
+    Test::new(
+        "shm-consumer",
+        "shm-consumer=GPA:PORT: wait for PORT, check the block, acknowledge",
+        static_sig::shm_consumer,
+    ),
+    Test::new(
+        "demo-send",
+        "demo=GPA:PORT: send a few lines over shm, signalled on PORT (ci/demo)",
+        static_sig::demo_send,
+    ),
+    Test::new(
+        "demo-receive",
+        "demo=GPA:PORT: print and acknowledge the lines (ci/demo)",
+        static_sig::demo_receive,
+    ),
+    // ---- end static ----
     // ---- benchmarks (src/bench/, run by ci/bench under -icount) ----
     Test::new(
         "bench-evtchn-2l",

@@ -17,7 +17,7 @@ use xtf::{println, xtf_error};
 use super::{QUIET_MS, done, expect_log, setup};
 
 /// How long the other domain may take to answer (it boots alongside; TCG is slow).
-const PEER_MS: u64 = 10_000;
+const PEER_MS: u64 = 30_000;
 /// Between pings.
 const PING_EVERY_MS: u64 = 100;
 

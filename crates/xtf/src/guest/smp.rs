@@ -29,7 +29,7 @@ use super::{gic, irq, report, timer};
 use crate::platform::{Conduit, MAX_CPUS, Platform, Psci};
 
 /// How long a vCPU gets to come online after CPU_ON.
-const ONLINE_TIMEOUT_MS: u64 = 10_000;
+const ONLINE_TIMEOUT_MS: u64 = 20_000;
 /// The SGI that wakes a vCPU sleeping in WFI when there is work or news for it.
 pub const KICK_SGI: u32 = 1;
 
