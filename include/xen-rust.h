@@ -16,6 +16,191 @@
 int xen_rust_glue_selftest(void);
 #endif
 
+/* ---- evtchn ---- */
+#if defined(CONFIG_RUST_EVTCHN)
+/**
+ * `int evtchn_init(struct domain *d, unsigned int max_port)`.
+ *
+ * # Safety
+ * `d` is a domain being created, not yet visible to other CPUs.
+ */
+int evtchn_init(struct domain *d, unsigned int max_port);
+#endif
+
+#if defined(CONFIG_RUST_EVTCHN)
+/**
+ * `int evtchn_destroy(struct domain *d)`: close every port (preemptible: -ERESTART).
+ *
+ * # Safety
+ * `d` is a dying domain the caller holds a reference to.
+ */
+int evtchn_destroy(struct domain *d);
+#endif
+
+#if defined(CONFIG_RUST_EVTCHN)
+/**
+ * `void evtchn_destroy_final(struct domain *d)`: free the port table.
+ *
+ * # Safety
+ * `d` is being freed: nothing else can reach it or its channels.
+ */
+void evtchn_destroy_final(struct domain *d);
+#endif
+
+#if defined(CONFIG_RUST_EVTCHN)
+/**
+ * `int evtchn_reset(struct domain *d, bool resuming)`: close all ports (back to 2L).
+ *
+ * # Safety
+ * `d` is a live domain the caller holds a reference to.
+ */
+int evtchn_reset(struct domain *d, bool resuming);
+#endif
+
+#if defined(CONFIG_RUST_EVTCHN)
+/**
+ * `int evtchn_send(struct domain *d, unsigned int lport)`.
+ *
+ * # Safety
+ * `d` is a live domain the caller holds a reference to.
+ */
+int evtchn_send(struct domain *d, unsigned int lport);
+#endif
+
+#if defined(CONFIG_RUST_EVTCHN)
+/**
+ * `void evtchn_check_pollers(struct domain *d, unsigned int port)`.
+ *
+ * # Safety
+ * `d` is a live domain.
+ */
+void evtchn_check_pollers(struct domain *d, unsigned int port);
+#endif
+
+#if defined(CONFIG_RUST_EVTCHN)
+/**
+ * `void evtchn_move_pirqs(struct vcpu *v)`: re-target the PIRQs bound to `v`. Arm binds no
+ * PIRQ to an event channel (alloc_pirq_struct() is NULL), so the list is always empty.
+ *
+ * # Safety
+ * `v` is a live vCPU.
+ */
+void evtchn_move_pirqs(struct vcpu *v);
+#endif
+
+#if defined(CONFIG_RUST_EVTCHN)
+/**
+ * `bool evtchn_virq_enabled(const struct vcpu *v, unsigned int virq)`.
+ *
+ * # Safety
+ * `v` is NULL or a live vCPU.
+ */
+bool evtchn_virq_enabled(const struct vcpu *v, unsigned int virq);
+#endif
+
+#if defined(CONFIG_RUST_EVTCHN)
+/**
+ * `void send_guest_vcpu_virq(struct vcpu *v, uint32_t virq)`: a per-vCPU VIRQ.
+ *
+ * # Safety
+ * `v` is a live vCPU.
+ */
+void send_guest_vcpu_virq(struct vcpu *v, uint32_t virq);
+#endif
+
+#if defined(CONFIG_RUST_EVTCHN)
+/**
+ * `void send_guest_global_virq(struct domain *d, uint32_t virq)`.
+ *
+ * # Safety
+ * `d` is NULL or a live domain.
+ */
+void send_guest_global_virq(struct domain *d, uint32_t virq);
+#endif
+
+#if defined(CONFIG_RUST_EVTCHN)
+/**
+ * `void send_global_virq(uint32_t virq)`: to its handler domain, else the hardware domain.
+ */
+void send_global_virq(uint32_t virq);
+#endif
+
+#if defined(CONFIG_RUST_EVTCHN)
+/**
+ * `int set_global_virq_handler(struct domain *d, uint32_t virq)` (domctl).
+ *
+ * # Safety
+ * `d` is a live domain.
+ */
+int set_global_virq_handler(struct domain *d, uint32_t virq);
+#endif
+
+#if defined(CONFIG_RUST_EVTCHN)
+/**
+ * `int alloc_unbound_xen_event_channel(struct domain *ld, unsigned int lvcpu,
+ * domid_t remote_domid, xen_event_channel_notification_t notification_fn)`.
+ *
+ * # Safety
+ * `ld` is a live domain; `notification_fn` is NULL or a function valid for Xen's life.
+ */
+int alloc_unbound_xen_event_channel(struct domain *ld, unsigned int lvcpu, domid_t remote_domid, xen_event_channel_notification_t notification_fn);
+#endif
+
+#if defined(CONFIG_RUST_EVTCHN)
+/**
+ * `void free_xen_event_channel(struct domain *d, int port)`.
+ *
+ * # Safety
+ * `d` is a live domain.
+ */
+void free_xen_event_channel(struct domain *d, int port);
+#endif
+
+#if defined(CONFIG_RUST_EVTCHN)
+/**
+ * `void notify_via_xen_event_channel(struct domain *ld, int lport)`.
+ *
+ * # Safety
+ * `ld` is a live domain.
+ */
+void notify_via_xen_event_channel(struct domain *ld, int lport);
+#endif
+
+#if defined(CONFIG_RUST_EVTCHN)
+/**
+ * `int evtchn_alloc_unbound(evtchn_alloc_unbound_t *alloc, evtchn_port_t port)`.
+ *
+ * # Safety
+ * `alloc` points to a valid `struct evtchn_alloc_unbound`.
+ */
+int evtchn_alloc_unbound(struct evtchn_alloc_unbound *alloc, evtchn_port_t port);
+#endif
+
+#if defined(CONFIG_RUST_EVTCHN)
+/**
+ * `int evtchn_bind_interdomain(evtchn_bind_interdomain_t *bind, struct domain *ld,
+ * evtchn_port_t port)`.
+ *
+ * # Safety
+ * `bind` points to a valid struct; `ld` is a live domain.
+ */
+int evtchn_bind_interdomain(struct evtchn_bind_interdomain *bind, struct domain *ld, evtchn_port_t port);
+#endif
+
+#if defined(CONFIG_RUST_EVTCHN)
+/**
+ * `long do_event_channel_op(int cmd, XEN_GUEST_HANDLE_PARAM(void) arg)`.
+ */
+long do_event_channel_op(int cmd, XEN_GUEST_HANDLE_PARAM(void) arg);
+#endif
+
+#if defined(CONFIG_RUST_EVTCHN)
+/**
+ * The 'e' key handler (registered by common/rust-glue.c).
+ */
+void xen_rust_evtchn_dump(uint8_t key);
+#endif
+
 /* ---- static-shm ---- */
 #if defined(CONFIG_RUST_STATIC_SHM)
 /**

@@ -61,7 +61,12 @@ fn compile_helpers(flags: &[String]) {
     let cc_bin = env::var("XEN_CC").unwrap_or_else(|_| "aarch64-linux-gnu-gcc".into());
     let mut build = cc::Build::new();
     // Exactly Xen's flags: none of cc's defaults (-fPIC, -ffunction-sections, …).
-    build.compiler(&cc_bin).no_default_flags(true).warnings(false).extra_warnings(false).cargo_warnings(false);
+    build
+        .compiler(&cc_bin)
+        .no_default_flags(true)
+        .warnings(false)
+        .extra_warnings(false)
+        .cargo_warnings(false);
     for f in flags {
         build.flag(f);
     }
@@ -71,8 +76,13 @@ fn compile_helpers(flags: &[String]) {
 fn generate_bindings(flags: &[String]) {
     // libclang understands Xen's flags except the gcc-only and output-shaping ones.
     let clang_args = flags.iter().filter(|f| {
-        !(f.starts_with("-W") || f.starts_with("-O") || f.starts_with("-M") || f.starts_with("-mcpu")
-            || *f == "-g" || *f == "-pipe" || f.starts_with("-fno-stack-protector"))
+        !(f.starts_with("-W")
+            || f.starts_with("-O")
+            || f.starts_with("-M")
+            || f.starts_with("-mcpu")
+            || *f == "-g"
+            || *f == "-pipe"
+            || f.starts_with("-fno-stack-protector"))
     });
     let bindings = bindgen::Builder::default()
         .header("helpers/helpers.h")
@@ -84,10 +94,16 @@ fn generate_bindings(flags: &[String]) {
         .derive_default(false)
         .generate_comments(false)
         .allowlist_function("oxx_.*")
-        .allowlist_type("spinlock_t|rwlock_t|domain|vcpu|evtchn|shared_info|vcpu_info")
-        .allowlist_var("E[A-Z0-9]+|DOMID_.*|EVTCHNOP_.*|ECS_.*|NR_VIRQS|VIRQ_.*")
-        // Opaque for now: the event channel crate brings these in with their full layout.
-        .opaque_type("domain|vcpu|evtchn")
+        .allowlist_type(
+            "spinlock_t|rwlock_t|domain|vcpu|evtchn|evtchn_port_ops|shared_info|vcpu_info",
+        )
+        .allowlist_var(
+            "E[A-Z0-9]+|DOMID_.*|EVTCHNOP_.*|ECS_.*|NR_VIRQS|VIRQ_.*|XEN_CONSUMER_BITS|ERESTART",
+        )
+        // struct domain / vcpu / evtchn keep their real C layout (crates/evtchn reads and
+        // writes the event channel fields that include/xen/event.h's inlines also use); what
+        // they point to and do not need stays opaque.
+        .opaque_type("arch_domain|arch_vcpu|sched_unit|vm_event_domain|grant_table|p2m_domain")
         .generate()
         .expect("bindgen failed on helpers/helpers.h (see the clang error above)");
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("bindings.rs");

@@ -36,6 +36,14 @@ impl Errno {
     pub const EISCONN: Errno = Errno(106);
     pub const ENOTCONN: Errno = Errno(107);
     pub const ETIMEDOUT: Errno = Errno(110);
+    /// Xen-internal: restart the hypercall through a continuation (never seen by a guest).
+    pub const ERESTART: Errno = Errno(85);
+
+    /// From a C return value `-errno` (a negative int). A non-negative value is not an error
+    /// code; it maps to `EINVAL` rather than to a bogus errno (callers check `rc != 0` first).
+    pub const fn from_ret(rc: i32) -> Errno {
+        if rc < 0 && rc > -4096 { Errno(-rc) } else { Errno::EINVAL }
+    }
 
     /// The positive errno value.
     pub const fn get(self) -> i32 {
@@ -89,6 +97,7 @@ mod check {
     const_assert_eq!(Errno::EISCONN.get() as u32, b::EISCONN as u32);
     const_assert_eq!(Errno::ENOTCONN.get() as u32, b::ENOTCONN as u32);
     const_assert_eq!(Errno::ETIMEDOUT.get() as u32, b::ETIMEDOUT as u32);
+    const_assert_eq!(Errno::ERESTART.get() as u32, b::ERESTART as u32);
 }
 
 #[cfg(test)]

@@ -181,3 +181,111 @@ impl<T> Drop for WriteGuard<'_, T> {
         unsafe { b::oxx_write_unlock(self.owner.lock.get()) }
     }
 }
+
+/// Guards over a lock that C owns: a `spinlock_t` / `rwlock_t` field inside a C structure
+/// (`d->event_lock`, `chn->lock`, `v->virq_lock`), which Rust cannot wrap in a
+/// [`SpinLock<T>`]/[`RwLock<T>`] because the guarded data is C's too. Each guard unlocks once,
+/// on drop, the way it locked (irqsave or not).
+pub mod raw {
+    use crate::bindings as b;
+    use core::ffi::c_ulong;
+
+    /// Holds `read_lock(l)` (or `read_lock_irqsave`).
+    pub struct ReadGuard {
+        l: *mut b::rwlock_t,
+        flags: Option<c_ulong>,
+    }
+
+    /// Holds `write_lock(l)` (or `write_lock_irqsave`).
+    pub struct WriteGuard {
+        l: *mut b::rwlock_t,
+        flags: Option<c_ulong>,
+    }
+
+    impl ReadGuard {
+        /// # Safety
+        /// `l` points to an initialised `rwlock_t` that outlives the guard.
+        pub unsafe fn lock(l: *mut b::rwlock_t) -> Self {
+            // SAFETY: guaranteed by the caller.
+            unsafe { b::oxx_read_lock(l) };
+            Self { l, flags: None }
+        }
+
+        /// `read_trylock()`: `None` if a writer holds it.
+        ///
+        /// # Safety
+        /// As [`ReadGuard::lock`].
+        pub unsafe fn try_lock(l: *mut b::rwlock_t) -> Option<Self> {
+            // SAFETY: guaranteed by the caller.
+            unsafe { b::oxx_read_trylock(l) }.then_some(Self { l, flags: None })
+        }
+
+        /// # Safety
+        /// As [`ReadGuard::lock`].
+        pub unsafe fn lock_irqsave(l: *mut b::rwlock_t) -> Self {
+            // SAFETY: guaranteed by the caller.
+            let f = unsafe { b::oxx_read_lock_irqsave(l) };
+            Self { l, flags: Some(f) }
+        }
+    }
+
+    impl Drop for ReadGuard {
+        fn drop(&mut self) {
+            match self.flags {
+                // SAFETY: this guard took the read lock (irqsave) and releases it once.
+                Some(f) => unsafe { b::oxx_read_unlock_irqrestore(self.l, f) },
+                // SAFETY: this guard took the read lock and releases it once.
+                None => unsafe { b::oxx_read_unlock(self.l) },
+            }
+        }
+    }
+
+    impl WriteGuard {
+        /// # Safety
+        /// `l` points to an initialised `rwlock_t` that outlives the guard.
+        pub unsafe fn lock(l: *mut b::rwlock_t) -> Self {
+            // SAFETY: guaranteed by the caller.
+            unsafe { b::oxx_write_lock(l) };
+            Self { l, flags: None }
+        }
+
+        /// # Safety
+        /// As [`WriteGuard::lock`].
+        pub unsafe fn lock_irqsave(l: *mut b::rwlock_t) -> Self {
+            // SAFETY: guaranteed by the caller.
+            let f = unsafe { b::oxx_write_lock_irqsave(l) };
+            Self { l, flags: Some(f) }
+        }
+    }
+
+    impl Drop for WriteGuard {
+        fn drop(&mut self) {
+            match self.flags {
+                // SAFETY: this guard took the write lock (irqsave) and releases it once.
+                Some(f) => unsafe { b::oxx_write_unlock_irqrestore(self.l, f) },
+                // SAFETY: this guard took the write lock and releases it once.
+                None => unsafe { b::oxx_write_unlock(self.l) },
+            }
+        }
+    }
+}
+
+/// Interrupts off on this CPU until dropped (`local_irq_save` / `local_irq_restore`): for
+/// taking several locks that interrupt handlers also take, as C's first `spin_lock_irqsave`
+/// does. Declare it before the lock guards so it is restored after they are released.
+pub struct IrqSave(core::ffi::c_ulong);
+
+impl IrqSave {
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        // SAFETY: saves and masks the local interrupt state; no memory is touched.
+        IrqSave(unsafe { b::oxx_local_irq_save() })
+    }
+}
+
+impl Drop for IrqSave {
+    fn drop(&mut self) {
+        // SAFETY: restores exactly the state saved by new(), once.
+        unsafe { b::oxx_local_irq_restore(self.0) }
+    }
+}

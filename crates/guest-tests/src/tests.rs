@@ -333,6 +333,11 @@ pub static TESTS: &[Test] = &[
         "framework: work that never finishes on vCPU 1 ends FAILURE",
         crate::evtchn_irq::selftest::vcpu_hang,
     ),
+    Test::new(
+        "evtchn-stress",
+        "2 vCPUs send/unmask/rebind/close at once, with the other domain doing the same",
+        crate::evtchn_irq::stress::stress,
+    ),
     // ---- end evtchn_irq ----
     // ---- static suite: static event channels and shared memory (src/static_sig.rs) ----
     Test::new(

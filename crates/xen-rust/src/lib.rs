@@ -11,3 +11,6 @@ pub use xen_rust_glue;
 // CONFIG_RUST_STATIC_SHM: static event channels and static shared memory at boot.
 #[cfg(feature = "static-shm")]
 pub use static_shm;
+// CONFIG_RUST_EVTCHN: common/event_channel.c, event_2l.c, event_fifo.c.
+#[cfg(feature = "evtchn")]
+pub use evtchn;

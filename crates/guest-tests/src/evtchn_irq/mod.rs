@@ -49,6 +49,7 @@ macro_rules! try_op {
 pub mod fifo;
 pub mod interdomain;
 pub mod selftest;
+pub mod stress;
 pub mod twolevel;
 pub mod vcpus;
 
