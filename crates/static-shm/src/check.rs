@@ -47,9 +47,9 @@ impl<T: Copy, const N: usize> Default for List<T, N> {
     }
 }
 
-pub const MAX_DOMAINS: usize = 32;
-pub const MAX_SHM: usize = 32;
-pub const MAX_CHANNELS: usize = 64;
+pub const MAX_DOMAINS: usize = 16;
+pub const MAX_SHM: usize = 16;
+pub const MAX_CHANNELS: usize = 32;
 const MAX_V1_ENDPOINTS: usize = 2 * MAX_CHANNELS;
 
 /// Xen 4.17's limit for a shared memory identifier (MAX_SHM_ID_LENGTH less the NUL).

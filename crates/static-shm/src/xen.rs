@@ -26,7 +26,7 @@ use crate::error::{Errno, Errors};
 use crate::setup::{EvtchnHost, ShmHost, set_up_channels, set_up_domain_shm};
 
 const PAGE_SHIFT: u32 = 12;
-const MAX_AVOID: usize = 64;
+const MAX_AVOID: usize = 32;
 const MAX_RAM: usize = 16;
 
 /// What the early scan found: 0 not run, 1 valid (regions reserved), 2 invalid.
