@@ -47,9 +47,9 @@ impl<T: Copy, const N: usize> Default for List<T, N> {
     }
 }
 
-pub const MAX_DOMAINS: usize = 32;
-pub const MAX_SHM: usize = 32;
-pub const MAX_CHANNELS: usize = 64;
+pub const MAX_DOMAINS: usize = 16;
+pub const MAX_SHM: usize = 16;
+pub const MAX_CHANNELS: usize = 32;
 const MAX_V1_ENDPOINTS: usize = 2 * MAX_CHANNELS;
 
 /// Xen 4.17's limit for a shared memory identifier (MAX_SHM_ID_LENGTH less the NUL).
@@ -180,6 +180,10 @@ pub struct Config<'t, N: Copy> {
 }
 
 impl<'t, N: Copy> Config<'t, N> {
+    pub fn new() -> Self {
+        Self { domains: List::new(), shms: List::new(), channels: List::new() }
+    }
+
     pub fn domain(&self, i: usize) -> Option<&Domain<'t, N>> {
         self.domains.get(i)
     }
@@ -251,11 +255,25 @@ pub fn check<'t, T: DeviceTree>(
     host: &HostLayout<'_>,
     limits: &Limits,
 ) -> Result<Config<'t, T::Node>, Errors<'t>> {
+    let mut cfg = Config::new();
     let mut errors = Errors::new();
-    let mut cfg = Config { domains: List::new(), shms: List::new(), channels: List::new() };
-    let mut cx = Ctx { errors: &mut errors };
+    check_into(dt, host, limits, &mut cfg, &mut errors);
+    if errors.is_empty() { Ok(cfg) } else { Err(errors) }
+}
+
+/// [`check`] into caller-provided storage (Xen's boot stack is small: no large values are
+/// returned or copied). `cfg` and `errors` must be empty; `cfg` is valid only if `errors`
+/// stays empty.
+pub fn check_into<'t, T: DeviceTree>(
+    dt: &'t T,
+    host: &HostLayout<'_>,
+    limits: &Limits,
+    cfg: &mut Config<'t, T::Node>,
+    errors: &mut Errors<'t>,
+) {
+    let mut cx = Ctx { errors };
     let Some(chosen) = dt.root().and_then(|r| dt.child(r, "chosen")) else {
-        return Ok(cfg);
+        return;
     };
 
     // Domains first: channels and regions refer to them.
@@ -340,7 +358,9 @@ pub fn check<'t, T: DeviceTree>(
     check_ports(&cfg, &mut cx);
 
     // A damaged structure block can hide nodes: refuse rather than half-configure.
-    if errors.is_empty() { Ok(cfg) } else { Err(errors) }
+    if dt.damaged() {
+        cx.err(None, Path { parent: None, node: "(structure block)" }, "-", Reason::DamagedTree);
+    }
 }
 
 fn guest_ram<T: DeviceTree>(dt: &T, n: T::Node) -> [(u64, u64); 2] {

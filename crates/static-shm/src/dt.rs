@@ -22,6 +22,10 @@ pub trait DeviceTree {
     fn name(&self, node: Self::Node) -> &str;
     /// The raw value of property `name`, if the node has it.
     fn property(&self, node: Self::Node, name: &str) -> Option<&[u8]>;
+    /// Whether a walk met a malformed structure block (nodes may have been missed).
+    fn damaged(&self) -> bool {
+        false
+    }
 }
 
 /// The children of a node, in tree order.
@@ -146,11 +150,6 @@ impl<'a> Fdt<'a> {
         Ok(Self { tree, damaged: Cell::new(false) })
     }
 
-    /// Whether a walk so far found a malformed structure block.
-    pub fn damaged(&self) -> bool {
-        self.damaged.get()
-    }
-
     /// The token at `off` and the offset after it; `None` at the end or on a bad token.
     fn token(&self, off: usize) -> Option<(ParsedTok<'a>, usize)> {
         let mut it = DevTreeParseIter { offset: off, fdt: &self.tree };
@@ -215,6 +214,10 @@ impl<'a> Fdt<'a> {
 
 impl DeviceTree for Fdt<'_> {
     type Node = usize;
+
+    fn damaged(&self) -> bool {
+        self.damaged.get()
+    }
 
     fn root(&self) -> Option<usize> {
         let mut off = self.tree.off_dt_struct();

@@ -314,7 +314,7 @@ pub struct Errors<'t> {
 }
 
 /// How many errors one check keeps.
-pub const MAX_ERRORS: usize = 16;
+pub const MAX_ERRORS: usize = 8;
 
 impl<'t> Errors<'t> {
     pub const MAX: usize = MAX_ERRORS;

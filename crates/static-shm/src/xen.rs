@@ -20,13 +20,13 @@ use xen_rust_glue::print::XENLOG_ERR;
 use xen_rust_glue::printk;
 use xen_rust_glue::static_shm::{self as glue, BootDomain, FdtWriter, KernelInfo, MemInfo};
 
-use crate::check::{Config, HostLayout, Limits, check};
+use crate::check::{Config, HostLayout, Limits, check_into};
 use crate::dt::Fdt;
 use crate::error::{Errno, Errors};
 use crate::setup::{EvtchnHost, ShmHost, set_up_channels, set_up_domain_shm};
 
 const PAGE_SHIFT: u32 = 12;
-const MAX_AVOID: usize = 64;
+const MAX_AVOID: usize = 32;
 const MAX_RAM: usize = 16;
 
 /// What the early scan found: 0 not run, 1 valid (regions reserved), 2 invalid.
@@ -59,10 +59,10 @@ fn with_config<R>(f: impl FnOnce(Result<&Config<'_, usize>, &Errors<'_>>) -> R) 
         }
     }
     let host = HostLayout { ram: &ram[..nram], reserved: &avoid[..navoid] };
-    Some(match check(&fdt, &host, &Limits::default()) {
-        Ok(cfg) => f(Ok(&cfg)),
-        Err(errs) => f(Err(&errs)),
-    })
+    let mut cfg = Config::new();
+    let mut errs = Errors::new();
+    check_into(&fdt, &host, &Limits::default(), &mut cfg, &mut errs);
+    Some(if errs.is_empty() { f(Ok(&cfg)) } else { f(Err(&errs)) })
 }
 
 fn report(errs: &Errors<'_>) {
