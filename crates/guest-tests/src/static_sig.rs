@@ -365,10 +365,9 @@ fn shm_arg(env: &Env<'_>, key: &str) -> Option<(u64, u32)> {
 }
 
 fn block(gpa: u64) -> (&'static AtomicU32, &'static AtomicU32, *mut u32) {
-    // SAFETY: the caller's config maps at least 8 KiB of shared memory at `gpa` (identity
-    // mapped, Normal): word 0 is the producer's flag, word 1 the consumer's ack, both only
-    // accessed atomically here and by the peer; the data words follow and are accessed with
-    // volatile reads/writes through the raw pointer only.
+    // SAFETY: the config maps >= 8 KiB of shared memory at `gpa` (identity, Normal): words 0
+    // and 1 (producer flag, consumer ack) are only accessed atomically, here and by the peer;
+    // the data words after them only by volatile accesses through the raw pointer.
     unsafe {
         (&*(gpa as *const AtomicU32), &*((gpa + 4) as *const AtomicU32), (gpa + 64) as *mut u32)
     }

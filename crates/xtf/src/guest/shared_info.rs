@@ -79,10 +79,9 @@ const fn word_bit(port: EvtchnPort) -> (usize, u64) {
 impl SharedInfo {
     fn word(&self, base: usize, index: usize) -> &'static AtomicU64 {
         assert!(index < layout::EVTCHN_WORDS, "2L word index {index} out of range");
-        // SAFETY: a SharedInfo exists only once map() succeeded, so the page at
-        // SHARED_INFO_ADDR is mapped (identity, Normal memory) for the rest of the guest's
-        // life; base + 8 * index lies within one of its two bitmaps and is 8-aligned. Xen
-        // accesses these words only atomically (guest_test_and_set_bit etc.), as we do.
+        // SAFETY: a SharedInfo exists only after map() succeeded, so SHARED_INFO_ADDR stays mapped
+        // (identity, Normal); base + 8 * index is an 8-aligned word of one of its two bitmaps, and
+        // Xen touches these words only atomically (guest_test_and_set_bit etc.), as we do.
         unsafe { AtomicU64::from_ptr((SHARED_INFO_ADDR + base + 8 * index) as *mut u64) }
     }
 
