@@ -136,6 +136,14 @@ pub fn bad_register(env: &xtf::Env<'_>) {
     refused(me, p, register_raw(r.addr(), r.pfn_list_addr(), 1, 0), Errno::EINVAL, "x3 != 0");
     refused(me, p, register_raw(r.addr(), r.pfn_list_addr(), 0, 1), Errno::EINVAL, "x4 != 0");
 
+    // Partners: a domid with no domain, a reserved domid other than ANY.
+    let p = next();
+    let Some(r) = ring(256, p, 200) else { return };
+    refused(me, p, r.register().map(|_| 0), Errno::ESRCH, "partner d200 (no such domain)");
+    let p = next();
+    let Some(r) = ring(256, p, xtf::abi::DOMID_SELF) else { return };
+    refused(me, p, r.register().map(|_| 0), Errno::EINVAL, "partner DOMID_SELF (reserved)");
+
     // Bogus pointers in the header at registration: both reset to 0.
     let p = next();
     let Some(r) = ring(256, p, me) else { return };
@@ -162,6 +170,9 @@ pub fn bad_register(env: &xtf::Env<'_>) {
     let u = unsafe { v4v::raw_op(abi::op::UNREGISTER_RING, BadAddress::UNMAPPED.addr(), 0, 0, 0) };
     expect_eq!(u, Err(Errno::EFAULT), "unregister with an unmapped pointer");
     expect_eq!(r.register(), Ok(()), "register for the unused-argument checks");
+    r.write_header(0x1234, p, me, 256);
+    expect_eq!(r.unregister(), Err(Errno::EINVAL), "unregister with a bad ring magic");
+    r.write_header(abi::RING_MAGIC, p, me, 256);
     for (a, what) in [([1u64, 0, 0], "x2"), ([0, 1, 0], "x3"), ([0, 0, 1], "x4")] {
         // SAFETY: the ring header is arena memory; the other words are not pointers.
         let u = unsafe { v4v::raw_op(abi::op::UNREGISTER_RING, r.addr(), a[0], a[1], a[2]) };
@@ -232,7 +243,10 @@ pub fn bad_send(env: &Env<'_>) {
     );
     expect_eq!(huge, Err(Errno::EMSGSIZE), "len above V4V_MAX_MSG");
     let huge = send_raw(abi::op::SEND, &addr as *const _ as u64, 0x4000_0000, u64::MAX, 0);
-    expect_eq!(huge, Err(Errno::EMSGSIZE), "len 2^64 - 1");
+    expect_eq!(huge, Err(Errno::EMSGSIZE), "len 2^64 - 1 (docs/v4v.md: any len above V4V_MAX_MSG)");
+    let got = send_raw(abi::op::SEND, &addr as *const _ as u64, msg.as_ptr() as u64, 16, 1 << 32);
+    expect_eq!(got, Err(Errno::EINVAL), "protocol 2^32 (x4 above 32 bits)");
+    expect_eq!(r.digest(), before.0, "ring bytes (digest) after the EMSGSIZE sends");
     // Bad buffers and addresses.
     for (a, what) in [
         (BadAddress::NULL, "NULL"),
@@ -242,6 +256,7 @@ pub fn bad_send(env: &Env<'_>) {
     ] {
         let got = send_raw(abi::op::SEND, &addr as *const _ as u64, a.addr(), 16, 0);
         expect_eq!(got, Err(Errno::EFAULT), "send from a {what} buffer");
+        expect_eq!(r.digest(), before.0, "ring bytes (digest) after the send from a {what} buffer");
         let got = send_raw(abi::op::SEND, a.addr(), msg.as_ptr() as u64, 16, 0);
         expect_eq!(got, Err(Errno::EFAULT), "send with a {what} send_addr");
     }
@@ -256,15 +271,24 @@ pub fn bad_send(env: &Env<'_>) {
     // sendv: too many iovs, overflowing lengths, a bad iov among good ones, a bad iov array.
     let iovs = [v4v::iov(&msg[..8]); 9];
     expect_eq!(v4v::sendv_n(&addr, &iovs, 9, 0), Err(Errno::EINVAL), "sendv with 9 iovs");
+    expect_eq!(v4v::sendv_n(&addr, &iovs, 1 << 32, 0), Err(Errno::EINVAL), "sendv with niov 2^32");
     let over = [Iov { base: msg.as_ptr() as u64, len: 1 << 63 }; 2];
     expect_eq!(v4v::sendv(&addr, &over, 0), Err(Errno::EMSGSIZE), "iov lengths summing past 2^64");
     let over = [Iov { base: msg.as_ptr() as u64, len: 0xffff_fff0 }, v4v::iov(&msg[..32])];
     expect_eq!(v4v::sendv(&addr, &over, 0), Err(Errno::EMSGSIZE), "iov lengths summing past 2^32");
+    expect_eq!(r.digest(), before.0, "ring bytes (digest) after the refused sends so far");
     let split = [v4v::iov(&msg[..16]), Iov { base: BadAddress::UNBACKED.addr(), len: 16 }, v4v::iov(&msg[..16])];
     expect_eq!(v4v::sendv(&addr, &split, 0), Err(Errno::EFAULT), "sendv with a bad second iov");
+    expect_eq!(r.tx_ptr(), before.1, "tx_ptr after the sendv with a bad second iov");
+    expect_eq!(
+        r.digest(),
+        before.0,
+        "ring bytes (digest) after the sendv with a bad second iov (ABI note: nothing written)"
+    );
     let got = send_raw(abi::op::SENDV, &addr as *const _ as u64, BadAddress::UNMAPPED.addr(), 2, 0);
     expect_eq!(got, Err(Errno::EFAULT), "sendv with an unmapped iov array");
-    expect_eq!((r.digest(), r.tx_ptr()), before, "ring (digest, tx_ptr) after the refused sends");
+    expect_eq!(r.tx_ptr(), before.1, "tx_ptr after the refused sends");
+    expect_eq!(r.digest(), before.0, "ring bytes (digest) after the refused sends");
 
     // Good sends: the payload length comes back; header and bytes as sent.
     let parts = [v4v::iov(&msg[..5]), v4v::iov(&big[..0]), v4v::iov(&msg[5..20])];
@@ -309,6 +333,12 @@ pub fn bad_send(env: &Env<'_>) {
         RingDataFlags::EXISTS | RingDataFlags::SUFFICIENT | RingDataFlags::EMPTY,
         "entry 0 flags on the empty ring"
     );
+    let mut bad = v4v::RingDataBuf::<1>::new(1);
+    bad.ent[0].ring = abi::Addr { port: PORT, domain: me, pad: 1 };
+    expect_eq!(v4v::notify(&mut bad), Err(Errno::EINVAL), "notify with an entry's ring.pad != 0");
+    let mut bad = v4v::RingDataBuf::<1>::new(1);
+    bad.hdr.pad = 1;
+    expect_eq!(v4v::notify(&mut bad), Err(Errno::EINVAL), "notify with ring_data.pad != 0");
     let mut bad = v4v::RingDataBuf::<1>::new(1);
     bad.hdr.magic = 1;
     expect_eq!(v4v::notify(&mut bad), Err(Errno::EINVAL), "notify with a bad magic");
