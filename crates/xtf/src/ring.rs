@@ -21,7 +21,7 @@ pub const SLOT: u32 = 16;
 pub const fn roundup_slot(x: u32) -> u32 {
     match x.checked_add(SLOT - 1) {
         Some(v) => v & !(SLOT - 1),
-        None => u32::MAX & !(SLOT - 1),
+        None => !(SLOT - 1),
     }
 }
 
@@ -83,6 +83,7 @@ pub enum RingError {
 }
 
 /// Byte access to `ring[]` of one ring (offsets `0..len()`).
+#[expect(clippy::len_without_is_empty, reason = "len is the ring's size; emptiness is rx == tx")]
 pub trait RingBytes {
     /// `len` of the ring (bytes of `ring[]`).
     fn len(&self) -> u32;
@@ -135,7 +136,8 @@ pub struct Received {
 }
 
 fn check_ptrs(rx: u32, tx: u32, len: u32) -> Result<(), RingError> {
-    if len == 0 || len % SLOT != 0 || rx >= len || tx >= len || rx % SLOT != 0 || tx % SLOT != 0 {
+    let aligned = |v: u32| v.is_multiple_of(SLOT);
+    if len == 0 || !aligned(len) || rx >= len || tx >= len || !aligned(rx) || !aligned(tx) {
         return Err(RingError::BadPointer { rx, tx, len });
     }
     Ok(())
@@ -328,8 +330,9 @@ mod tests {
             }
         }
         let mut r = Odd(vec![0; 40]);
-        let h = MessageHeader { len: 20, source_port: 0xabcd, source_domain: 7, pad: 0, protocol: 3 }
-            .to_bytes();
+        let h =
+            MessageHeader { len: 20, source_port: 0xabcd, source_domain: 7, pad: 0, protocol: 3 }
+                .to_bytes();
         for (i, b) in h.iter().enumerate() {
             r.0[(32 + i) % 40] = *b;
         }

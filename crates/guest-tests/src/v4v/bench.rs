@@ -34,7 +34,8 @@ fn bench<P: Proto>(env: &Env<'_>) {
             let mut eagains = 0;
             for seq in 0..n {
                 buf[..4].copy_from_slice(&seq.to_le_bytes());
-                let r = send_until::<P>(&ctx.notifier, peer, PORT, 1, &[&buf[..size]], 0, &mut eagains);
+                let r =
+                    send_until::<P>(&ctx.notifier, peer, PORT, 1, &[&buf[..size]], 0, &mut eagains);
                 if r != Ok(size as u64) {
                     return xtf_failure!("bench send {seq}: {r:?}");
                 }
@@ -81,7 +82,11 @@ fn bench<P: Proto>(env: &Env<'_>) {
                             known += 1;
                             known - 1
                         }
-                        None => return xtf_failure!("a message from d{d}: more senders than {senders}"),
+                        None => {
+                            return xtf_failure!(
+                                "a message from d{d}: more senders than {senders}"
+                            );
+                        }
                     };
                     let seq = u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]);
                     if m.header.payload_len() as usize != size || seq != next[s] {

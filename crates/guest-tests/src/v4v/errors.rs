@@ -81,7 +81,9 @@ pub fn bad_register(env: &xtf::Env<'_>) {
     expect_eq!(r.unregister(), Ok(()), "unregister the len-32 ring");
 
     // npage disagreeing with len (4096 needs 2 pages).
-    for (npage, what) in [(0u32, "npage 0"), (1, "npage 1 for len 4096"), (3, "npage 3 for len 4096")] {
+    for (npage, what) in
+        [(0u32, "npage 0"), (1, "npage 1 for len 4096"), (3, "npage 3 for len 4096")]
+    {
         let p = next();
         let Some(r) = Ring::with_pages(4096, npage, p, me) else { return xtf_error!("arena") };
         refused(me, p, r.register().map(|_| 0), Errno::EINVAL, what);
@@ -227,13 +229,25 @@ pub fn bad_send(env: &Env<'_>) {
         expect_eq!(got, Err(Errno::ENOSYS), "v4v_op cmd {cmd}");
     }
     // Nobody there.
-    expect_eq!(v4v::send(me, PORT + 1, 7, &msg, 0), Err(Errno::ECONNREFUSED), "no ring at the port");
-    expect_eq!(v4v::send(200, PORT, 7, &msg, 0), Err(Errno::ECONNREFUSED), "a domain that does not exist");
+    expect_eq!(
+        v4v::send(me, PORT + 1, 7, &msg, 0),
+        Err(Errno::ECONNREFUSED),
+        "no ring at the port"
+    );
+    expect_eq!(
+        v4v::send(200, PORT, 7, &msg, 0),
+        Err(Errno::ECONNREFUSED),
+        "a domain that does not exist"
+    );
 
     // Too large for this ring (max payload 256 - 32) or for any ring.
     let before = (r.digest(), r.tx_ptr());
     let big = [0u8; 300];
-    expect_eq!(v4v::send(me, PORT, 7, &big[..225], 0), Err(Errno::EMSGSIZE), "225 bytes into a 256-byte ring");
+    expect_eq!(
+        v4v::send(me, PORT, 7, &big[..225], 0),
+        Err(Errno::EMSGSIZE),
+        "225 bytes into a 256-byte ring"
+    );
     let huge = send_raw(
         abi::op::SEND,
         &addr as *const _ as u64,
@@ -277,7 +291,11 @@ pub fn bad_send(env: &Env<'_>) {
     let over = [Iov { base: msg.as_ptr() as u64, len: 0xffff_fff0 }, v4v::iov(&msg[..32])];
     expect_eq!(v4v::sendv(&addr, &over, 0), Err(Errno::EMSGSIZE), "iov lengths summing past 2^32");
     expect_eq!(r.digest(), before.0, "ring bytes (digest) after the refused sends so far");
-    let split = [v4v::iov(&msg[..16]), Iov { base: BadAddress::UNBACKED.addr(), len: 16 }, v4v::iov(&msg[..16])];
+    let split = [
+        v4v::iov(&msg[..16]),
+        Iov { base: BadAddress::UNBACKED.addr(), len: 16 },
+        v4v::iov(&msg[..16]),
+    ];
     expect_eq!(v4v::sendv(&addr, &split, 0), Err(Errno::EFAULT), "sendv with a bad second iov");
     expect_eq!(r.tx_ptr(), before.1, "tx_ptr after the sendv with a bad second iov");
     expect_eq!(
@@ -294,7 +312,11 @@ pub fn bad_send(env: &Env<'_>) {
     let parts = [v4v::iov(&msg[..5]), v4v::iov(&big[..0]), v4v::iov(&msg[5..20])];
     expect_eq!(v4v::sendv(&addr, &parts, 0x77), Ok(20), "sendv of 5 + 0 + 15 bytes");
     expect_eq!(v4v::sendv(&addr, &[], 0x78), Ok(0), "sendv with no iov (an empty message)");
-    expect_eq!(v4v::send(me, PORT, 7, &big[..224], 0x79), Err(Errno::EAGAIN), "224 bytes with 64 used");
+    expect_eq!(
+        v4v::send(me, PORT, 7, &big[..224], 0x79),
+        Err(Errno::EAGAIN),
+        "224 bytes with 64 used"
+    );
     let mut out = [0u8; 256];
     for (len, proto) in [(20usize, 0x77u32), (0, 0x78)] {
         match r.recv(&mut out) {
@@ -320,7 +342,10 @@ pub fn bad_send(env: &Env<'_>) {
     expect_eq!(v4v::notify(&mut rd), Ok(()), "notify with 2 entries");
     let f0 = RingDataFlags::from_bits_retain(rd.ent[0].flags);
     expect_eq!(
-        (f0 & (RingDataFlags::EXISTS | RingDataFlags::SUFFICIENT | RingDataFlags::EMPTY), rd.ent[0].max_message_size),
+        (
+            f0 & (RingDataFlags::EXISTS | RingDataFlags::SUFFICIENT | RingDataFlags::EMPTY),
+            rd.ent[0].max_message_size
+        ),
         (RingDataFlags::EXISTS, 224),
         "entry 0: (EXISTS|SUFFICIENT|EMPTY, max_message_size) with 240 bytes used"
     );

@@ -89,11 +89,18 @@ pub trait Proto: 'static {
     /// ring-data flag bits: a matching ring exists / the space asked for is there now.
     const EXISTS: u16;
     const SUFFICIENT: u16;
+    /// V4V's PENDING (Xen will notify when the space is there); Argo has no such flag (0).
+    const PENDING: u16;
     type Ring: ProtoRing;
     fn ring(len: u32, port: u32, partner: DomId) -> Option<Self::Ring>;
     /// One message from our `src_port` to `dst`:`port`, gathered from `bufs` (<= 8).
-    fn sendv(dst: DomId, port: u32, src_port: u32, bufs: &[&[u8]], proto: u32)
-    -> Result<u64, Errno>;
+    fn sendv(
+        dst: DomId,
+        port: u32,
+        src_port: u32,
+        bufs: &[&[u8]],
+        proto: u32,
+    ) -> Result<u64, Errno>;
     fn notify_null() -> Result<(), Errno>;
     /// notify with one entry for `dst`:`port` asking for `space`: (flags, max_message_size).
     fn query(dst: DomId, port: u32, space: u32) -> Result<(u16, u32), Errno>;
@@ -180,6 +187,7 @@ impl Proto for V4v {
     const ANY: DomId = abi::v4v::DOMID_ANY;
     const EXISTS: u16 = abi::v4v::RingDataFlags::EXISTS.bits();
     const SUFFICIENT: u16 = abi::v4v::RingDataFlags::SUFFICIENT.bits();
+    const PENDING: u16 = abi::v4v::RingDataFlags::PENDING.bits();
     type Ring = v4v::Ring;
     fn ring(len: u32, port: u32, partner: DomId) -> Option<v4v::Ring> {
         v4v::Ring::new(len, port, partner)
@@ -219,6 +227,7 @@ impl Proto for Argo {
     const ANY: DomId = abi::argo::DOMID_ANY;
     const EXISTS: u16 = abi::argo::RingDataFlags::EXISTS.bits();
     const SUFFICIENT: u16 = abi::argo::RingDataFlags::SUFFICIENT.bits();
+    const PENDING: u16 = 0;
     type Ring = argo::Ring;
     fn ring(len: u32, port: u32, partner: DomId) -> Option<argo::Ring> {
         argo::Ring::new(len, port, partner)
@@ -392,7 +401,9 @@ pub fn check_guards<R: ProtoRing>(ring: &R, what: &str) -> bool {
     match ring.guards_intact() {
         Ok(()) => true,
         Err(off) => {
-            xtf_failure!("{what}: Xen wrote outside the ring pages (guarded block offset {off:#x})");
+            xtf_failure!(
+                "{what}: Xen wrote outside the ring pages (guarded block offset {off:#x})"
+            );
             false
         }
     }

@@ -66,7 +66,15 @@ fn ping_pong<P: Proto>(env: &Env<'_>) {
             let len = ping_len(i);
             fill(&mut buf[..len], i, ctx.me, 0);
             let (p, k) = pieces(&buf[..len], i);
-            let r = send_until::<P>(&ctx.notifier, peer, PING_PORT, PING_PORT, &p[..k], i, &mut eagains);
+            let r = send_until::<P>(
+                &ctx.notifier,
+                peer,
+                PING_PORT,
+                PING_PORT,
+                &p[..k],
+                i,
+                &mut eagains,
+            );
             if !expect_eq!(r, Ok(len as u64), "ping {i}: send of {len} bytes in {k} iov(s)") {
                 return;
             }
@@ -152,7 +160,8 @@ fn send_stream<P: Proto>(
     for seq in 0..n {
         let len = many_len(seq, stream);
         fill(&mut buf[..len], seq, me, stream);
-        let r = send_until::<P>(notifier, peer, port, 1000 + stream, &[&buf[..len]], 7, &mut eagains);
+        let r =
+            send_until::<P>(notifier, peer, port, 1000 + stream, &[&buf[..len]], 7, &mut eagains);
         if r != Ok(len as u64) {
             xtf_failure!("stream {stream} message {seq}: send gave {r:?}, expected Ok({len})");
             return seq + 1;
@@ -219,7 +228,8 @@ fn many_rx<P: Proto>(env: &Env<'_>, n: u32) {
     let mut streams = [(0 as DomId, 0u32); MAX_STREAMS];
     let mut ns = 0;
     for s in env.arg("senders").unwrap_or("").split(',').filter(|s| !s.is_empty()) {
-        let parsed = s.split_once(':').and_then(|(d, st)| Some((d.parse().ok()?, st.parse().ok()?)));
+        let parsed =
+            s.split_once(':').and_then(|(d, st)| Some((d.parse().ok()?, st.parse().ok()?)));
         match parsed {
             Some(p) if ns < MAX_STREAMS => {
                 streams[ns] = p;
@@ -251,9 +261,10 @@ fn many_rx<P: Proto>(env: &Env<'_>, n: u32) {
                 Ok(Some(m)) => {
                     drained = true;
                     let h = m.header;
-                    let Some(s) = streams[..ns].iter().position(|&(d, st)| {
-                        d == h.source_domain && 1000 + st == h.source_port
-                    }) else {
+                    let Some(s) = streams[..ns]
+                        .iter()
+                        .position(|&(d, st)| d == h.source_domain && 1000 + st == h.source_port)
+                    else {
                         return xtf_failure!(
                             "message from d{}:{} that no stream sends",
                             h.source_domain,
@@ -289,7 +300,10 @@ fn many_rx<P: Proto>(env: &Env<'_>, n: u32) {
             continue;
         }
         if deadline.passed() {
-            return xtf_failure!("only {got} of {total} messages arrived: per stream {:?}", &next[..ns]);
+            return xtf_failure!(
+                "only {got} of {total} messages arrived: per stream {:?}",
+                &next[..ns]
+            );
         }
         ctx.notifier.wait_after(seen, 10);
     }
@@ -361,9 +375,9 @@ fn full<P: Proto>(env: &Env<'_>) {
             );
             let q = try_op!(P::query(peer, FULL_PORT, FULL_MSG as u32), "notify(space 64)");
             expect_eq!(
-                (q.0 & (P::EXISTS | P::SUFFICIENT), q.1),
-                (P::EXISTS, FULL_LEN - 32),
-                "notify(space 64) on the full ring: (EXISTS|SUFFICIENT bits, max_message_size)"
+                (q.0 & (P::EXISTS | P::SUFFICIENT | P::PENDING), q.1),
+                (P::EXISTS | P::PENDING, FULL_LEN - 32),
+                "notify(space 64) on the full ring: (EXISTS|SUFFICIENT|PENDING bits, max_message_size)"
             );
             timer::delay_ms(QUIET_MS);
             expect_eq!(ctx.notifier.count(), seen, "notifications before the peer consumed");
@@ -377,13 +391,20 @@ fn full<P: Proto>(env: &Env<'_>) {
             seq += 1;
             while seq < n {
                 fill(&mut buf, seq, ctx.me, 0);
-                let r = send_until::<P>(&ctx.notifier, peer, FULL_PORT, 1, &[&buf], seq, &mut eagains);
+                let r =
+                    send_until::<P>(&ctx.notifier, peer, FULL_PORT, 1, &[&buf], seq, &mut eagains);
                 if !expect_eq!(r, Ok(FULL_MSG as u64), "message {seq}") {
                     return;
                 }
                 seq += 1;
             }
-            println!("{}: ring of {} took {} messages, then EAGAIN; {} more EAGAIN", P::NAME, FULL_LEN, fit, eagains);
+            println!(
+                "{}: ring of {} took {} messages, then EAGAIN; {} more EAGAIN",
+                P::NAME,
+                FULL_LEN,
+                fit,
+                eagains
+            );
             xtf_success!();
         }
         Some("rx") => {
@@ -468,7 +489,11 @@ fn matching<P: Proto>(env: &Env<'_>) {
             try_op!(partner.register(), "register (50, d{peer})");
             // Our own message to port 50 goes to the ANY ring (we are not the partner).
             fill(&mut buf[..24], 9, ctx.me, 3);
-            expect_eq!(P::sendv(ctx.me, MATCH_PORT, 3, &[&buf[..24]], 0), Ok(24), "send to ourselves");
+            expect_eq!(
+                P::sendv(ctx.me, MATCH_PORT, 3, &[&buf[..24]], 0),
+                Ok(24),
+                "send to ourselves"
+            );
             let mut seen_any = 0;
             let mut seen_partner = 0;
             let mut seen_other = 0;
@@ -558,7 +583,10 @@ fn inflight<P: Proto>(env: &Env<'_>) {
                     Err(why) => return xtf_failure!("message {seq}: {why}"),
                 };
                 if m.header.protocol != seq || verify(&buf[..32], seq, peer, 0).is_err() {
-                    return xtf_failure!("message {seq}: got protocol {}, wrong bytes?", m.header.protocol);
+                    return xtf_failure!(
+                        "message {seq}: got protocol {}, wrong bytes?",
+                        m.header.protocol
+                    );
                 }
                 try_op!(P::notify_null(), "notify");
             }
@@ -572,7 +600,11 @@ fn inflight<P: Proto>(env: &Env<'_>) {
             }
             let sent = u32::from_le_bytes([report[0], report[1], report[2], report[3]]);
             expect_eq!(ring.digest(), after, "ring bytes after unregister (digest)");
-            expect_eq!((ring.rx_ptr(), ring.tx_ptr()), (rx, tx), "(rx_ptr, tx_ptr) after unregister");
+            expect_eq!(
+                (ring.rx_ptr(), ring.tx_ptr()),
+                (rx, tx),
+                "(rx_ptr, tx_ptr) after unregister"
+            );
             check!(sent >= n, "sender reports {sent} accepted, we took {n}");
             check_guards(&ring, "unregister in flight");
             println!("{}: unregistered after {n}; the sender had {sent} accepted", P::NAME);
@@ -584,7 +616,8 @@ fn inflight<P: Proto>(env: &Env<'_>) {
             let mut refused = 0u32;
             // Until the ring exists.
             fill(&mut buf[..32], 0, ctx.me, 0);
-            let r = send_until::<P>(&ctx.notifier, peer, INFLIGHT_PORT, 1, &[&buf[..32]], 0, &mut e);
+            let r =
+                send_until::<P>(&ctx.notifier, peer, INFLIGHT_PORT, 1, &[&buf[..32]], 0, &mut e);
             if !expect_eq!(r, Ok(32), "first send") {
                 return;
             }
@@ -654,7 +687,8 @@ fn shutdown<P: Proto>(env: &Env<'_>) {
         }
         Some("sender") => {
             let mut e = 0;
-            let r = send_until::<P>(&ctx.notifier, peer, SHUTDOWN_PORT, 1, &[&buf[..32]], 0, &mut e);
+            let r =
+                send_until::<P>(&ctx.notifier, peer, SHUTDOWN_PORT, 1, &[&buf[..32]], 0, &mut e);
             if !expect_eq!(r, Ok(32), "first send") {
                 return;
             }
@@ -706,18 +740,8 @@ fn hostile<P: Proto>(env: &Env<'_>) {
     let len = 4000;
     let Some(ring) = P::ring(len, 90, ctx.me) else { return xtf_error!("no ring memory") };
     try_op!(ring.register(), "register");
-    let garbage: [u32; 10] = [
-        1,
-        len - 1,
-        len,
-        len + 16,
-        0xffff_fff0,
-        0x8000_0000,
-        len - 16,
-        13,
-        2000,
-        0,
-    ];
+    let garbage: [u32; 10] =
+        [1, len - 1, len, len + 16, 0xffff_fff0, 0x8000_0000, len - 16, 13, 2000, 0];
     let mut buf = [0x5au8; 1024];
     let mut accepted = 0;
     let mut refused = 0;

@@ -53,7 +53,8 @@ impl Ring {
 
     /// XEN_ARGO_OP_register_ring with `flags`.
     pub fn register_flags(&self, flags: u64) -> Result<(), Errno> {
-        let reg = RegisterRing { aport: self.port, partner_id: self.partner, pad: 0, len: self.len };
+        let reg =
+            RegisterRing { aport: self.port, partner_id: self.partner, pad: 0, len: self.len };
         // SAFETY: Xen reads `reg` and npage gfns from our gfn page, maps the ring pages
         // (arena pages no Rust object uses) and writes their tx_ptr.
         unsafe {
@@ -186,7 +187,13 @@ pub fn sendv_result(raw: Result<u64, Errno>) -> Result<u64, Errno> {
 }
 
 /// One-buffer send.
-pub fn send(dst_dom: DomId, dst_port: u32, src_port: u32, buf: &[u8], message_type: u32) -> Result<u64, Errno> {
+pub fn send(
+    dst_dom: DomId,
+    dst_port: u32,
+    src_port: u32,
+    buf: &[u8],
+    message_type: u32,
+) -> Result<u64, Errno> {
     sendv(&send_addr(dst_dom, dst_port, src_port), &[iov(buf)], message_type)
 }
 
@@ -200,7 +207,10 @@ pub struct RingDataBuf<const N: usize> {
 
 impl<const N: usize> RingDataBuf<N> {
     pub fn new() -> Self {
-        RingDataBuf { hdr: RingDataHeader { nent: N as u32, pad: 0 }, ent: [RingDataEnt::default(); N] }
+        RingDataBuf {
+            hdr: RingDataHeader { nent: N as u32, pad: 0 },
+            ent: [RingDataEnt::default(); N],
+        }
     }
 }
 

@@ -150,7 +150,11 @@ impl Pages {
         assert!(off + out.len() <= self.bytes());
         // SAFETY: inside the pages (checked); `out` is a distinct Rust buffer.
         unsafe {
-            core::ptr::copy_nonoverlapping((self.addr + off) as *const u8, out.as_mut_ptr(), out.len())
+            core::ptr::copy_nonoverlapping(
+                (self.addr + off) as *const u8,
+                out.as_mut_ptr(),
+                out.len(),
+            )
         };
     }
 
@@ -158,7 +162,9 @@ impl Pages {
     pub fn write(&self, off: usize, src: &[u8]) {
         assert!(off + src.len() <= self.bytes());
         // SAFETY: inside the pages (checked); `src` is a distinct Rust buffer.
-        unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), (self.addr + off) as *mut u8, src.len()) };
+        unsafe {
+            core::ptr::copy_nonoverlapping(src.as_ptr(), (self.addr + off) as *mut u8, src.len())
+        };
     }
 
     /// The first byte of `off..off + n` that is not `v`, if any.

@@ -229,7 +229,13 @@ pub fn send_to(addr: &SendAddr, buf: &[u8], protocol: u32) -> Result<u64, Errno>
 }
 
 /// [`send_to`] with the address built from its parts.
-pub fn send(dst_dom: DomId, dst_port: u32, src_port: u32, buf: &[u8], protocol: u32) -> Result<u64, Errno> {
+pub fn send(
+    dst_dom: DomId,
+    dst_port: u32,
+    src_port: u32,
+    buf: &[u8],
+    protocol: u32,
+) -> Result<u64, Errno> {
     send_to(&send_addr(dst_dom, dst_port, src_port), buf, protocol)
 }
 
