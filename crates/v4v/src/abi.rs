@@ -77,13 +77,14 @@ impl Cmd {
         })
     }
 
-    /// Check the arguments a command does not use are 0 (-EINVAL otherwise) and, for send,
-    /// that `len` and `protocol` fit their 32-bit ABI types.
+    /// Check the arguments a command does not use are 0 (-EINVAL otherwise) and, for send and
+    /// sendv, that `protocol` fits its 32-bit ABI type (-EINVAL). send's `len` and sendv's
+    /// `niov` are checked by their own rules (-EMSGSIZE / -EINVAL).
     pub fn check_unused(self, a1: u64, a2: u64, a3: u64, a4: u64) -> Result<(), Errno> {
         let unused_zero = match self {
             Cmd::RegisterRing => a3 == 0 && a4 == 0,
             Cmd::UnregisterRing | Cmd::Notify => a2 == 0 && a3 == 0 && a4 == 0,
-            Cmd::Send | Cmd::Sendv => a3 <= u32::MAX as u64 && a4 <= u32::MAX as u64,
+            Cmd::Send | Cmd::Sendv => a4 <= u32::MAX as u64,
         };
         let _ = a1;
         if unused_zero { Ok(()) } else { Err(Errno::EINVAL) }
@@ -386,7 +387,8 @@ mod tests {
         assert_eq!(Cmd::RegisterRing.check_unused(1, 2, 3, 0), Err(Errno::EINVAL));
         assert_eq!(Cmd::UnregisterRing.check_unused(1, 1, 0, 0), Err(Errno::EINVAL));
         assert_eq!(Cmd::Notify.check_unused(0, 0, 0, 1), Err(Errno::EINVAL));
-        assert_eq!(Cmd::Send.check_unused(1, 2, 1 << 32, 0), Err(Errno::EINVAL));
+        assert_eq!(Cmd::Send.check_unused(1, 2, 1 << 32, 0), Ok(()));
+        assert_eq!(Cmd::Send.check_unused(1, 2, 3, 1 << 32), Err(Errno::EINVAL));
         assert_eq!(Cmd::Sendv.check_unused(1, 2, 3, u32::MAX as u64), Ok(()));
     }
 

@@ -71,7 +71,16 @@ pub trait RingMem {
     /// Copy `n` bytes from the sender's buffer at `src` to data offset `off`; `EFAULT` if the
     /// sender's buffer cannot be read (some bytes may then have been written, past tx only).
     fn copy_in(&mut self, off: u32, src: u64, n: u32) -> Result<(), Errno>;
+    /// Copy `dst.len()` bytes of the sender's buffer at `src` into Xen memory (`EFAULT`).
+    fn read_src(&mut self, src: u64, dst: &mut [u8]) -> Result<(), Errno>;
+    /// Check that every page of the sender's `[src, src + n)` is readable now (`EFAULT`).
+    fn probe(&mut self, src: u64, n: u32) -> Result<(), Errno>;
 }
+
+/// Payloads up to this size are gathered into a Xen buffer before anything is written (one
+/// copy from the guest, as the direct path, plus a small memcpy); larger ones have every
+/// source page probed first and are then copied straight into the ring.
+pub const BOUNCE_MAX: u32 = 256;
 
 /// One contiguous piece of the sender's payload (a checked iov).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,6 +116,24 @@ pub fn write_message<M: RingMem>(
         return Err(Errno::EAGAIN);
     }
     hdr.len = MSG_HEADER + payload; // cannot overflow: slot_len succeeded
+    // A sender's bad buffer must leave the ring untouched: find out before writing.
+    if payload <= BOUNCE_MAX {
+        let mut buf = [0u8; BOUNCE_MAX as usize];
+        let mut k = 0usize;
+        for s in segs {
+            mem.read_src(s.addr, &mut buf[k..k + s.len as usize])?;
+            k += s.len as usize;
+        }
+        mem.write(tx, &hdr.to_bytes());
+        let off = advance(tx, MSG_HEADER, len);
+        let first = (len - off).min(payload);
+        mem.write(off, &buf[..first as usize]);
+        mem.write(0, &buf[first as usize..k]);
+        return Ok(advance(tx, slot, len));
+    }
+    for s in segs {
+        mem.probe(s.addr, s.len)?;
+    }
     // tx and len are multiples of 16: the header never straddles the end.
     mem.write(tx, &hdr.to_bytes());
     let mut off = advance(tx, MSG_HEADER, len);
@@ -150,6 +177,17 @@ impl RingMem for SliceRing<'_> {
         let o = off as usize;
         self.ring[o..o + n as usize].copy_from_slice(bytes);
         Ok(())
+    }
+    fn read_src(&mut self, src: u64, dst: &mut [u8]) -> Result<(), Errno> {
+        let s = usize::try_from(src).map_err(|_| Errno::EFAULT)?;
+        let e = s.checked_add(dst.len()).ok_or(Errno::EFAULT)?;
+        dst.copy_from_slice(self.src.get(s..e).ok_or(Errno::EFAULT)?);
+        Ok(())
+    }
+    fn probe(&mut self, src: u64, n: u32) -> Result<(), Errno> {
+        let s = usize::try_from(src).map_err(|_| Errno::EFAULT)?;
+        let e = s.checked_add(n as usize).ok_or(Errno::EFAULT)?;
+        self.src.get(s..e).map(|_| ()).ok_or(Errno::EFAULT)
     }
 }
 
@@ -270,6 +308,18 @@ mod tests {
         assert_eq!(write_message(&mut r, 0, 0, hdr(0), &segs), Err(Errno::EFAULT));
     }
 
+    #[test]
+    fn a_bad_source_writes_nothing() {
+        for n in [4u32, BOUNCE_MAX, BOUNCE_MAX + 1, 1000] {
+            let mut ring = vec![0x5au8; 2048];
+            let src = vec![1u8; n as usize - 1];
+            let mut r = SliceRing { ring: &mut ring, src: &src };
+            let segs = [Segment { addr: 0, len: 1 }, Segment { addr: 1, len: n - 1 }];
+            assert_eq!(write_message(&mut r, 0, 0, hdr(0), &segs), Err(Errno::EFAULT), "{n}");
+            assert!(ring.iter().all(|&b| b == 0x5a), "{n}: ring written");
+        }
+    }
+
     /// Records every copy and checks it lies inside one of the sender's segments.
     struct Checked<'a> {
         inner: SliceRing<'a>,
@@ -291,6 +341,17 @@ mod tests {
             );
             self.inner.copy_in(off, src, n)
         }
+        fn read_src(&mut self, src: u64, dst: &mut [u8]) -> Result<(), Errno> {
+            let n = dst.len() as u64;
+            assert!(
+                self.segs.iter().any(|s| src >= s.addr && src + n <= s.addr + s.len as u64),
+                "read outside the iovs"
+            );
+            self.inner.read_src(src, dst)
+        }
+        fn probe(&mut self, src: u64, n: u32) -> Result<(), Errno> {
+            self.inner.probe(src, n)
+        }
     }
 
     proptest! {
@@ -299,12 +360,12 @@ mod tests {
         /// outside the segments or writes past the end.
         #[test]
         fn matches_queue_model(
-            len16 in 2u32..40,
-            ops in proptest::collection::vec((any::<bool>(), 0u32..200, 1usize..4), 1..80),
+            len16 in 2u32..80,
+            ops in proptest::collection::vec((any::<bool>(), 0u32..600, 1usize..4), 1..80),
         ) {
             let len = len16 * 16;
             let mut ring = vec![0u8; len as usize];
-            let src: Vec<u8> = (0..800u32).map(|i| (i * 7 + 3) as u8).collect();
+            let src: Vec<u8> = (0..2400u32).map(|i| (i * 7 + 3) as u8).collect();
             let (mut rx, mut tx) = (0u32, 0u32);
             let mut model: VecDeque<(u32, Vec<u8>)> = VecDeque::new();
             let mut used = 0u32;
@@ -314,7 +375,7 @@ mod tests {
                     proto += 1;
                     let per = n / nseg as u32;
                     let segs: Vec<Segment> = (0..nseg)
-                        .map(|i| Segment { addr: i as u64 * 200, len: if i + 1 == nseg { n - per * i as u32 } else { per } })
+                        .map(|i| Segment { addr: i as u64 * 600, len: if i + 1 == nseg { n - per * i as u32 } else { per } })
                         .collect();
                     let mut m = Checked { inner: SliceRing { ring: &mut ring, src: &src }, segs: segs.clone() };
                     let r = write_message(&mut m, rx, tx, hdr(proto), &segs);

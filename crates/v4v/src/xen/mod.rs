@@ -24,7 +24,7 @@ use core::mem::{offset_of, size_of};
 use core::sync::atomic::{Ordering, fence};
 use xen_rust_glue::Errno;
 use xen_rust_glue::domain::{DomainRef, current_domain_id};
-use xen_rust_glue::guest::{GuestRange, read_arg, write_arg};
+use xen_rust_glue::guest::{GuestRange, probe_readable, read_arg, read_bytes, write_arg};
 use xen_rust_glue::sync::{RwLock, SpinLock};
 use xen_rust_glue::v4v::{self as glue, RingPages};
 use xen_rust_glue::xbox::XBox;
@@ -92,6 +92,12 @@ impl RingMem for XenRing<'_> {
     fn copy_in(&mut self, off: u32, src: u64, n: u32) -> Result<(), Errno> {
         self.pages.copy_from_guest(DATA_OFF + off as u64, src, n)
     }
+    fn read_src(&mut self, src: u64, dst: &mut [u8]) -> Result<(), Errno> {
+        read_bytes(src, dst)
+    }
+    fn probe(&mut self, src: u64, n: u32) -> Result<(), Errno> {
+        probe_readable(src, n as u64)
+    }
 }
 
 /// The V4V state of a domain, if it has one (system domains do not).
@@ -135,18 +141,18 @@ fn dispatch(cmd: Cmd, a1: u64, a2: u64, a3: u64, a4: u64) -> Result<i64, Errno> 
         Cmd::RegisterRing => register_ring(&me, a1, a2).map(|()| 0),
         Cmd::UnregisterRing => unregister_ring(&me, a1).map(|()| 0),
         Cmd::Send => {
-            let len = a3 as u32; // checked to fit by check_unused
-            if len > abi::V4V_MAX_MSG {
+            if a3 > abi::V4V_MAX_MSG as u64 {
                 return Err(Errno::EMSGSIZE);
             }
+            let len = a3 as u32;
             let buf = GuestRange::<u8>::new(a2, len as u64)?;
             send(&me, a1, &[Segment { addr: buf.base(), len }], a4 as u32)
         }
         Cmd::Sendv => {
-            let niov = a3 as u32;
-            if niov > V4V_MAXIOV {
+            if a3 > V4V_MAXIOV as u64 {
                 return Err(Errno::EINVAL);
             }
+            let niov = a3 as u32;
             let mut iovs = [Iov::default(); V4V_MAXIOV as usize];
             for (i, iov) in iovs.iter_mut().enumerate().take(niov as usize) {
                 let at = a2.checked_add(i as u64 * size_of::<Iov>() as u64).ok_or(Errno::EFAULT)?;
