@@ -197,3 +197,12 @@ pub unsafe fn domain_v4v_slot(d: *mut b::domain) -> *mut *mut c_void {
     // SAFETY: guaranteed by the caller.
     unsafe { b::oxx_domain_v4v_slot(d) }
 }
+
+/// `d->domain_id`.
+///
+/// # Safety
+/// `d` is a live domain.
+pub unsafe fn domain_id_raw(d: *mut b::domain) -> u16 {
+    // SAFETY: guaranteed by the caller.
+    unsafe { b::oxx_domain_id(d) }
+}

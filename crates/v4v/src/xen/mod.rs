@@ -23,7 +23,7 @@ use core::ffi::{c_int, c_long, c_uint, c_ulong, c_void};
 use core::mem::{offset_of, size_of};
 use core::sync::atomic::{Ordering, fence};
 use xen_rust_glue::Errno;
-use xen_rust_glue::domain::{DomainRef, current_domain_id};
+use xen_rust_glue::domain::{DomainRef, current_domain_id, for_each_domain};
 use xen_rust_glue::guest::{GuestRange, probe_readable, read_arg, read_bytes, write_arg};
 use xen_rust_glue::sync::{RwLock, SpinLock};
 use xen_rust_glue::v4v::{self as glue, RingPages};
@@ -385,11 +385,25 @@ pub unsafe extern "C" fn xen_rust_v4v_domain_destroy(d: *mut c_void) {
     let p = unsafe { *glue::domain_v4v_slot(d.cast()) }.cast::<DomainV4v>();
     // SAFETY: as above: set by domain_init, freed only by domain_free.
     let Some(st) = (unsafe { p.as_ref() }) else { return };
-    let mut rings = st.rings.write();
-    rings.dead = true;
-    while let Some(ring) = rings.table.pop() {
-        drop(ring);
-    }
+    let id = {
+        let mut rings = st.rings.write();
+        rings.dead = true;
+        while let Some(ring) = rings.table.pop() {
+            drop(ring);
+        }
+        // SAFETY: as above: `d` is live.
+        unsafe { glue::domain_id_raw(d.cast()) }
+    };
+    // Forget the dying domain wherever it waits for space (no V4V lock held here; each
+    // domain's L1 then L2, one at a time).
+    for_each_domain(|other| {
+        if let Some(ost) = state(other) {
+            let rings = ost.rings.read();
+            for (_, ring) in rings.table.iter() {
+                ring.state.lock().waiters.remove(id);
+            }
+        }
+    });
 }
 
 /// _domain_destroy(): free `d`'s V4V state (releasing any ring left).
