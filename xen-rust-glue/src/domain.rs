@@ -24,6 +24,20 @@ impl DomainRef {
         NonNull::new(d).map(|d| Self { d }).ok_or(Errno::ESRCH)
     }
 
+    /// The domain of the vCPU running this hypercall (`current->domain`), RCU-locked like
+    /// [`DomainRef::lookup`] but without the domid hash lookup.
+    pub fn current() -> Self {
+        // SAFETY: `current` always has a domain, live while its vCPU runs; rcu_lock_domain
+        // takes the lock that drop() releases.
+        let d = unsafe { b::oxx_current_domain() };
+        // SAFETY: as above.
+        unsafe { b::oxx_rcu_lock_domain(d) };
+        // SAFETY: current->domain is never NULL.
+        let d = unsafe { NonNull::new_unchecked(d) };
+        // INVARIANT: `d` is RCU-locked.
+        Self { d }
+    }
+
     pub fn id(&self) -> u16 {
         // SAFETY: `self.d` is a live domain by the type's invariant.
         unsafe { b::oxx_domain_id(self.d.as_ptr()) }

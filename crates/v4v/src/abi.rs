@@ -309,7 +309,7 @@ pub fn check_registration(
         && valid_partner(ring.id.partner)
         && ring.len >= V4V_MIN_RING_SIZE
         && ring.len <= V4V_MAX_RING_SIZE
-        && ring.len % ROUNDUP == 0
+        && ring.len.is_multiple_of(ROUNDUP)
         && pfns.npage == npages_for_len(ring.len);
     if !ok {
         return Err(Errno::EINVAL);
@@ -325,7 +325,7 @@ pub fn check_registration(
 /// The rx/tx pointers a newly registered ring starts with: the guest's if both are valid
 /// (16-aligned, inside the ring), else both 0.
 pub fn initial_pointers(len: u32, rx: u32, tx: u32) -> (u32, u32) {
-    let ok = |p: u32| p % ROUNDUP == 0 && p < len;
+    let ok = |p: u32| p.is_multiple_of(ROUNDUP) && p < len;
     if ok(rx) && ok(tx) { (rx, tx) } else { (0, 0) }
 }
 

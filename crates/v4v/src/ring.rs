@@ -63,6 +63,7 @@ pub const fn fits_now(len: u32, rx: u32, tx: u32, n: u32) -> bool {
 /// Where a ring's bytes go. Implemented over mapped guest pages in Xen and over a slice on
 /// the host. Contract on callers (this module): `off + bytes <= len` for every call, i.e. no
 /// call crosses the end of the data area.
+#[allow(clippy::len_without_is_empty)] // a ring is never empty-sized
 pub trait RingMem {
     /// Length of the data area `ring[]`.
     fn len(&self) -> u32;
@@ -103,7 +104,9 @@ pub fn write_message<M: RingMem>(
     segs: &[Segment],
 ) -> Result<u32, Errno> {
     let len = mem.len();
-    debug_assert!(len >= 32 && len % ROUNDUP == 0 && tx < len && tx % ROUNDUP == 0);
+    debug_assert!(
+        len >= 32 && len.is_multiple_of(ROUNDUP) && tx < len && tx.is_multiple_of(ROUNDUP)
+    );
     let mut payload: u32 = 0;
     for s in segs {
         payload = payload.checked_add(s.len).ok_or(Errno::EMSGSIZE)?;
@@ -202,7 +205,7 @@ pub fn write_message_into(
     payload: &[u8],
 ) -> Result<u32, Errno> {
     let len = u32::try_from(ring.len()).map_err(|_| Errno::EINVAL)?;
-    if len < 32 || len % ROUNDUP != 0 || tx >= len || tx % ROUNDUP != 0 {
+    if len < 32 || !len.is_multiple_of(ROUNDUP) || tx >= len || !tx.is_multiple_of(ROUNDUP) {
         return Err(Errno::EINVAL);
     }
     let plen = u32::try_from(payload.len()).map_err(|_| Errno::EMSGSIZE)?;

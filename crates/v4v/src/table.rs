@@ -17,6 +17,7 @@ pub struct RingKey {
 
 /// One domain's rings.
 pub struct RingTable<R> {
+    /// INVARIANT: `slots[..count]` are all `Some`, the rest `None` (lookups scan `count`).
     slots: [Option<(RingKey, R)>; V4V_MAX_RINGS_PER_DOMAIN],
     count: usize,
 }
@@ -42,7 +43,7 @@ impl<R> RingTable<R> {
 
     /// The ring registered exactly as `key`.
     pub fn find(&self, key: RingKey) -> Option<&R> {
-        self.slots.iter().flatten().find(|(k, _)| *k == key).map(|(_, r)| r)
+        self.slots[..self.count].iter().flatten().find(|(k, _)| *k == key).map(|(_, r)| r)
     }
 
     /// The ring a message from `sender` to `port` goes to: the ring whose partner is
@@ -55,35 +56,40 @@ impl<R> RingTable<R> {
     /// Add a ring, replacing (and returning) one registered with the same key.
     /// `ENOSPC` (and `r` back) when the table is full.
     pub fn insert(&mut self, key: RingKey, r: R) -> Result<Option<R>, (Errno, R)> {
-        if let Some(slot) = self.slots.iter_mut().flatten().find(|(k, _)| *k == key) {
+        let n = self.count;
+        if let Some(slot) = self.slots[..n].iter_mut().flatten().find(|(k, _)| *k == key) {
             return Ok(Some(core::mem::replace(&mut slot.1, r)));
         }
-        match self.slots.iter_mut().find(|s| s.is_none()) {
-            Some(slot) => {
-                *slot = Some((key, r));
-                self.count += 1;
-                Ok(None)
-            }
-            None => Err((Errno::ENOSPC, r)),
+        if n == V4V_MAX_RINGS_PER_DOMAIN {
+            return Err((Errno::ENOSPC, r));
         }
+        self.slots[n] = Some((key, r));
+        self.count += 1;
+        Ok(None)
     }
 
     /// Remove the ring registered as `key`.
     pub fn remove(&mut self, key: RingKey) -> Option<R> {
-        let slot = self.slots.iter_mut().find(|s| s.as_ref().is_some_and(|(k, _)| *k == key))?;
+        let i = self.slots[..self.count]
+            .iter()
+            .position(|s| s.as_ref().is_some_and(|(k, _)| *k == key))?;
         self.count -= 1;
-        slot.take().map(|(_, r)| r)
+        // Keep the rings in slots[..count]: the last one fills the hole.
+        self.slots.swap(i, self.count);
+        self.slots[self.count].take().map(|(_, r)| r)
     }
 
     /// Remove any one ring (teardown: call until `None`).
     pub fn pop(&mut self) -> Option<R> {
-        let slot = self.slots.iter_mut().find(|s| s.is_some())?;
+        if self.count == 0 {
+            return None;
+        }
         self.count -= 1;
-        slot.take().map(|(_, r)| r)
+        self.slots[self.count].take().map(|(_, r)| r)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (RingKey, &R)> {
-        self.slots.iter().flatten().map(|(k, r)| (*k, r))
+        self.slots[..self.count].iter().flatten().map(|(k, r)| (*k, r))
     }
 }
 
@@ -198,6 +204,16 @@ mod tests {
         assert_eq!(t.remove(key(1, 3)), None);
         assert_eq!(t.remove(key(1, 2)), Some(11));
         assert!(t.is_empty());
+        for p in 0..5 {
+            t.insert(key(p, 1), p).unwrap();
+        }
+        assert_eq!(t.remove(key(1, 1)), Some(1));
+        assert_eq!(t.remove(key(9, 1)), None);
+        for p in [0, 2, 3, 4] {
+            assert_eq!(t.find(key(p, 1)), Some(&p));
+        }
+        assert_eq!(t.iter().count(), 4);
+        while t.pop().is_some() {}
         for p in 0..V4V_MAX_RINGS_PER_DOMAIN as u32 {
             t.insert(key(p, 1), p).unwrap();
         }

@@ -23,7 +23,7 @@ use core::ffi::{c_int, c_long, c_uint, c_ulong, c_void};
 use core::mem::{offset_of, size_of};
 use core::sync::atomic::{Ordering, fence};
 use xen_rust_glue::Errno;
-use xen_rust_glue::domain::{DomainRef, current_domain_id, for_each_domain};
+use xen_rust_glue::domain::{DomainRef, for_each_domain};
 use xen_rust_glue::guest::{GuestRange, probe_readable, read_arg, read_bytes, write_arg};
 use xen_rust_glue::sync::{RwLock, SpinLock};
 use xen_rust_glue::v4v::{self as glue, RingPages};
@@ -111,7 +111,7 @@ fn state(d: &DomainRef) -> Option<&DomainV4v> {
 }
 
 fn current() -> Result<DomainRef, Errno> {
-    DomainRef::lookup(current_domain_id())
+    Ok(DomainRef::current())
 }
 
 // ---- the hypercall ----
