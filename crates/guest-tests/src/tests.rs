@@ -408,6 +408,11 @@ pub static TESTS: &[Test] = &[
         crate::v4v::traffic::v4v_hostile,
     ),
     Test::new(
+        "v4v-scatter",
+        "V4V: a ring whose pfn list is out of order; Xen follows the list",
+        crate::v4v::traffic::v4v_scatter,
+    ),
+    Test::new(
         "v4v-bad-register",
         "V4V: every bad registration with its errno; limits; re-registration",
         crate::v4v::errors::bad_register,
@@ -446,6 +451,11 @@ pub static TESTS: &[Test] = &[
         "argo-shutdown",
         "Argo: the v4v-shutdown pattern",
         crate::v4v::traffic::argo_shutdown,
+    ),
+    Test::new(
+        "argo-scatter",
+        "Argo: the v4v-scatter pattern",
+        crate::v4v::traffic::argo_scatter,
     ),
     Test::new(
         "argo-hostile",

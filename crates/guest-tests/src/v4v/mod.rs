@@ -79,6 +79,7 @@ pub trait ProtoRing {
     fn guards_intact(&self) -> Result<(), usize>;
     fn digest(&self) -> u64;
     fn tail_intact(&self) -> Result<(), usize>;
+    fn scatter(&mut self, order: &[u16]) -> bool;
 }
 
 /// V4V or Argo, as the traffic tests use them.
@@ -143,6 +144,9 @@ impl ProtoRing for v4v::Ring {
     fn tail_intact(&self) -> Result<(), usize> {
         v4v::Ring::tail_intact(self)
     }
+    fn scatter(&mut self, order: &[u16]) -> bool {
+        v4v::Ring::scatter(self, order)
+    }
 }
 
 impl ProtoRing for argo::Ring {
@@ -178,6 +182,9 @@ impl ProtoRing for argo::Ring {
     }
     fn tail_intact(&self) -> Result<(), usize> {
         argo::Ring::tail_intact(self)
+    }
+    fn scatter(&mut self, order: &[u16]) -> bool {
+        argo::Ring::scatter(self, order)
     }
 }
 

@@ -9,7 +9,7 @@
 use core::sync::atomic::Ordering;
 
 use super::hypercall::hypercall;
-use super::ring_mem::{PAGE, Pages, RingData};
+use super::ring_mem::{self, MAX_SCATTER, PAGE, Pages, RingData};
 use crate::abi::argo::{
     self, Addr, Iov, RING_HEADER, RegisterRing, RingDataEnt, RingDataHeader, SendAddr,
     UnregisterRing,
@@ -35,6 +35,8 @@ pub struct Ring {
     pub gfns: Pages,
     pub len: u32,
     pub npage: u32,
+    /// The pfn list's page order over `pages` (None: in order).
+    pub order: Option<[u16; MAX_SCATTER]>,
     pub port: u32,
     pub partner: DomId,
 }
@@ -48,7 +50,7 @@ impl Ring {
         for i in 0..npage as usize {
             gfns.write_u64(8 * i, pages.gfn(i));
         }
-        Some(Ring { pages, guarded, gfns, len, npage, port, partner })
+        Some(Ring { pages, guarded, gfns, len, npage, port, partner, order: None })
     }
 
     /// XEN_ARGO_OP_register_ring with `flags`.
@@ -98,7 +100,7 @@ impl Ring {
     }
 
     fn data(&self) -> RingData {
-        RingData { pages: self.pages, data: RING_HEADER, len: self.len }
+        RingData { pages: self.pages, data: RING_HEADER, len: self.len, order: self.order }
     }
 
     /// Copies the next message's payload into `out` and consumes it; `None` if empty.
@@ -129,16 +131,25 @@ impl Ring {
         }
     }
 
-    /// Bytes of the ring pages past header + len still zero? `Err(offset)` from the header.
+    /// Lists the ring's pages to Xen in `order` (a permutation keeping page 0 first, at most
+    /// 8 pages): Xen must follow the list, so message bytes land scattered over our pages;
+    /// [`Ring::recv`] reads them back through the same list. Before registering. `false` if
+    /// `order` is not such a permutation.
+    pub fn scatter(&mut self, order: &[u16]) -> bool {
+        let Some(o) = ring_mem::check_order(order, self.npage as usize) else {
+            return false;
+        };
+        for (i, &p) in order.iter().enumerate() {
+            self.gfns.write_u64(8 * i, self.pages.gfn(p as usize));
+        }
+        self.order = Some(o);
+        true
+    }
+
+    /// Whether the bytes of the ring's pages past header + len (to the end of its last page)
+    /// are still zero: Xen must not write there either. `Err(offset)` from the header.
     pub fn tail_intact(&self) -> Result<(), usize> {
-        let used = RING_HEADER + self.len as usize;
-        if used >= self.pages.bytes() {
-            return Ok(());
-        }
-        match self.pages.find_not(used, self.pages.bytes() - used, 0) {
-            Some(i) => Err(i),
-            None => Ok(()),
-        }
+        self.data().tail_intact()
     }
 
     pub fn digest(&self) -> u64 {

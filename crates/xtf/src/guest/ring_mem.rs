@@ -182,11 +182,38 @@ impl Pages {
     }
 }
 
-/// One ring's `ring[]` as [`RingBytes`]: `len` bytes at `data` in `pages`.
+/// Most pages a ring may list in an order other than the pages' own ([`RingData::order`]).
+pub const MAX_SCATTER: usize = 8;
+
+/// One ring's `ring[]` as [`RingBytes`]: `len` bytes at `data` in `pages`. With `order`, the
+/// ring's page `i` (as the pfn list names it) is `pages`' page `order[i]`: what Xen sees as
+/// one ring is scattered over our pages, and reads follow the list.
 pub struct RingData {
     pub pages: Pages,
     pub data: usize,
     pub len: u32,
+    pub order: Option<[u16; MAX_SCATTER]>,
+}
+
+impl RingData {
+    /// Where the ring's byte `logical` (from the header's start) is in `pages`.
+    pub fn physical(&self, logical: usize) -> usize {
+        match &self.order {
+            None => logical,
+            Some(o) => o[logical / PAGE] as usize * PAGE + logical % PAGE,
+        }
+    }
+
+    /// Whether the bytes of the ring's pages past header + len are still zero;
+    /// `Err(logical offset)` of the first one that is not.
+    pub fn tail_intact(&self) -> Result<(), usize> {
+        let end = self.data + self.len as usize;
+        let all = end.div_ceil(PAGE) * PAGE;
+        match (end..all).find(|&l| self.pages.read_u8(self.physical(l)) != 0) {
+            Some(l) => Err(l),
+            None => Ok(()),
+        }
+    }
 }
 
 impl RingBytes for RingData {
@@ -196,8 +223,33 @@ impl RingBytes for RingData {
 
     fn read(&self, off: u32, out: &mut [u8]) {
         assert!(off as usize + out.len() <= self.len as usize);
-        self.pages.read(self.data + off as usize, out);
+        let mut done = 0;
+        while done < out.len() {
+            let logical = self.data + off as usize + done;
+            let n = (PAGE - logical % PAGE).min(out.len() - done);
+            self.pages.read(self.physical(logical), &mut out[done..done + n]);
+            done += n;
+        }
     }
+}
+
+/// Checks a page order for a ring of `npage` pages: a permutation of 0..npage that keeps page 0
+/// (the header) first.
+pub fn check_order(order: &[u16], npage: usize) -> Option<[u16; MAX_SCATTER]> {
+    if order.len() != npage || npage > MAX_SCATTER || order.first() != Some(&0) {
+        return None;
+    }
+    let mut seen = [false; MAX_SCATTER];
+    let mut out = [0u16; MAX_SCATTER];
+    for (i, &p) in order.iter().enumerate() {
+        let slot = seen.get_mut(p as usize)?;
+        if *slot || p as usize >= npage {
+            return None;
+        }
+        *slot = true;
+        out[i] = p;
+    }
+    Some(out)
 }
 
 /// A VIRQ bound on vCPU 0 that ring protocols notify on; the upcall (xtf `upcall::start` must

@@ -19,7 +19,7 @@
 use core::sync::atomic::Ordering;
 
 use super::hypercall::hypercall;
-use super::ring_mem::{PAGE, Pages, RingData};
+use super::ring_mem::{self, MAX_SCATTER, PAGE, Pages, RingData};
 use crate::abi::v4v::{
     self, Addr, Iov, PFN_LIST_HEADER, PFN_LIST_MAGIC, RING_DATA_MAGIC, RING_HEADER, RING_MAGIC,
     RingDataEnt, RingDataHeader, RingHeader, RingId, SendAddr,
@@ -50,6 +50,8 @@ pub struct Ring {
     pub pfns: Pages,
     pub len: u32,
     pub npage: u32,
+    /// The pfn list's page order over `pages` (None: in order).
+    pub order: Option<[u16; MAX_SCATTER]>,
 }
 
 /// Pages the pfn list of `npage` pages takes.
@@ -68,7 +70,7 @@ impl Ring {
     pub fn with_pages(len: u32, npage: u32, port: u32, partner: DomId) -> Option<Ring> {
         let (pages, guarded) = Pages::alloc_guarded(npage.max(1) as usize)?;
         let pfns = Pages::alloc(pfn_list_pages(npage).max(1))?;
-        let r = Ring { pages, guarded, pfns, len, npage };
+        let r = Ring { pages, guarded, pfns, len, npage, order: None };
         r.write_header(RING_MAGIC, port, partner, len);
         pfns.write_pod(
             0,
@@ -154,7 +156,7 @@ impl Ring {
     }
 
     fn data(&self) -> RingData {
-        RingData { pages: self.pages, data: RING_HEADER, len: self.len }
+        RingData { pages: self.pages, data: RING_HEADER, len: self.len, order: self.order }
     }
 
     /// Copies the next message's payload into `out` and consumes it; `None` if empty.
@@ -187,17 +189,25 @@ impl Ring {
         Ok(())
     }
 
-    /// Whether the bytes of the ring pages past header + len (to the end of the last page)
+    /// Lists the ring's pages to Xen in `order` (a permutation keeping page 0 first, at most
+    /// 8 pages): Xen must follow the list, so message bytes land scattered over our pages;
+    /// [`Ring::recv`] reads them back through the same list. Before registering. `false` if
+    /// `order` is not such a permutation.
+    pub fn scatter(&mut self, order: &[u16]) -> bool {
+        let Some(o) = ring_mem::check_order(order, self.npage as usize) else {
+            return false;
+        };
+        for (i, &p) in order.iter().enumerate() {
+            self.set_pfn(i, self.pages.gfn(p as usize));
+        }
+        self.order = Some(o);
+        true
+    }
+
+    /// Whether the bytes of the ring's pages past header + len (to the end of its last page)
     /// are still zero: Xen must not write there either. `Err(offset)` from the header.
     pub fn tail_intact(&self) -> Result<(), usize> {
-        let used = RING_HEADER + self.len as usize;
-        if used >= self.pages.bytes() {
-            return Ok(());
-        }
-        match self.pages.find_not(used, self.pages.bytes() - used, 0) {
-            Some(i) => Err(i),
-            None => Ok(()),
-        }
+        self.data().tail_intact()
     }
 
     /// A digest of header and ring[] (to see that a failed send changed nothing).
