@@ -484,9 +484,12 @@ fn matching<P: Proto>(env: &Env<'_>) {
             ) else {
                 return xtf_error!("no ring memory");
             };
+            // In this order, so that no sender finds a ring other than its final one: port 51
+            // first (the senders try it only after port 50 worked), the partner ring before
+            // the ANY ring (d{peer} retries until its ring exists, instead of landing in ANY).
             try_op!(only_other.register(), "register (51, d{other})");
-            try_op!(any.register(), "register (50, ANY)");
             try_op!(partner.register(), "register (50, d{peer})");
+            try_op!(any.register(), "register (50, ANY)");
             // Our own message to port 50 goes to the ANY ring (we are not the partner).
             fill(&mut buf[..24], 9, ctx.me, 3);
             expect_eq!(
@@ -660,12 +663,13 @@ pub fn argo_inflight(env: &Env<'_>) {
 
 // ---- ring owner shuts down with rings registered ----
 
-/// `role=owner peer=D`: registers rings, takes one message, powers off with them
-/// registered. `role=sender peer=D`: sends until the owner took the first message, waits
-/// for the owner to be gone from the scheduler (its shutdown), then sends again. In dom0less
+/// `role=owner peer=D`: registers rings, takes one message, acknowledges it on the sender's
+/// control ring, powers off with its rings registered. `role=sender peer=D`: sends until the
+/// owner's ring exists, waits for the acknowledgement and a little more (the shutdown), then
+/// sends again. In dom0less
 /// there is no toolstack to destroy a shut-down domain, so the domain (and its rings) stay:
 /// the sends are accepted until the ring is full, then EAGAIN — and no notification ever
-/// comes. Xen must not crash; a destroyed domain is covered by the destroy hook's own tests.
+/// comes. Xen must not crash. A destroyed domain (domain_kill) is not reachable in dom0less.
 fn shutdown<P: Proto>(env: &Env<'_>) {
     let Some(peer) = peer(env) else { return };
     let Some(ctx) = setup::<P>(env, 1) else { return };
@@ -682,17 +686,28 @@ fn shutdown<P: Proto>(env: &Env<'_>) {
             if let Err(why) = recv_wait(&ring, &ctx.notifier, &mut buf, PEER_MS) {
                 return xtf_failure!("first message: {why}");
             }
+            // rx_ptr is published: tell the sender, which registered its control ring first.
+            try_op!(P::sendv(peer, CONTROL_PORT, 2, &[&buf[..16]], 0), "acknowledgement");
             println!("{}: powering off with 2 rings registered", P::NAME);
             xtf_success!();
         }
         Some("sender") => {
+            let Some(control) = P::ring(256, CONTROL_PORT, peer) else {
+                return xtf_error!("no ring memory");
+            };
+            try_op!(control.register(), "register (control)");
             let mut e = 0;
             let r =
                 send_until::<P>(&ctx.notifier, peer, SHUTDOWN_PORT, 1, &[&buf[..32]], 0, &mut e);
             if !expect_eq!(r, Ok(32), "first send") {
                 return;
             }
-            // The owner powers off right after taking the message: give it time.
+            let mut ack = [0u8; 16];
+            if let Err(why) = recv_wait(&control, &ctx.notifier, &mut ack, PEER_MS) {
+                return xtf_failure!("the owner's acknowledgement: {why}");
+            }
+            // The owner powers off right after its acknowledgement: give it time (whether it
+            // is gone yet or not, it consumes nothing more).
             timer::delay_ms(500);
             let mut accepted = 0;
             let result = loop {
