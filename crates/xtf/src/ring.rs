@@ -210,6 +210,28 @@ pub fn model_insert(
     Some(roundup_slot(at) % len)
 }
 
+/// Most pages a ring may list in an order other than the pages' own.
+pub const MAX_SCATTER: usize = 8;
+
+/// Checks a page order for a ring of `npage` pages (the pfn list names page `order[i]` of the
+/// ring's memory as its page `i`): a permutation of 0..npage that keeps page 0 (the header)
+/// first, at most [`MAX_SCATTER`] pages.
+pub fn check_order(order: &[u16], npage: usize) -> Option<[u16; MAX_SCATTER]> {
+    if order.len() != npage || npage > MAX_SCATTER || order.first() != Some(&0) {
+        return None;
+    }
+    let mut seen = [false; MAX_SCATTER];
+    let mut out = [0u16; MAX_SCATTER];
+    for (i, &p) in order.iter().enumerate() {
+        if p as usize >= npage || seen[p as usize] {
+            return None;
+        }
+        seen[p as usize] = true;
+        out[i] = p;
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,6 +383,17 @@ mod tests {
             copy_out(&ring, 0, tx, &mut small),
             Err(RingError::BufferTooSmall { need: 40, have: 39 })
         );
+    }
+
+    #[test]
+    fn page_orders() {
+        assert_eq!(check_order(&[0, 2, 1], 3).map(|o| o[..3].to_vec()), Some(vec![0, 2, 1]));
+        assert!(check_order(&[0], 1).is_some());
+        assert!(check_order(&[1, 0], 2).is_none(), "header page must stay first");
+        assert!(check_order(&[0, 1, 1], 3).is_none(), "not a permutation");
+        assert!(check_order(&[0, 3, 1], 3).is_none(), "page out of range");
+        assert!(check_order(&[0, 1], 3).is_none(), "wrong length");
+        assert!(check_order(&[0, 1, 2, 3, 4, 5, 6, 7, 8], 9).is_none(), "too many pages");
     }
 
     #[test]

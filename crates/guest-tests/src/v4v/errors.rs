@@ -358,6 +358,14 @@ pub fn bad_send(env: &Env<'_>) {
         RingDataFlags::EXISTS | RingDataFlags::SUFFICIENT | RingDataFlags::EMPTY,
         "entry 0 flags on the empty ring"
     );
+    rd.ent[0].space_required = 225;
+    expect_eq!(v4v::notify(&mut rd), Ok(()), "notify asking for 225 bytes");
+    let f0 = RingDataFlags::from_bits_retain(rd.ent[0].flags);
+    expect_eq!(
+        f0 & (RingDataFlags::EXISTS | RingDataFlags::SUFFICIENT | RingDataFlags::PENDING),
+        RingDataFlags::EXISTS,
+        "entry 0 asking for more than the ring can ever hold: neither SUFFICIENT nor PENDING"
+    );
     let mut bad = v4v::RingDataBuf::<1>::new(1);
     bad.ent[0].ring = abi::Addr { port: PORT, domain: me, pad: 1 };
     expect_eq!(v4v::notify(&mut bad), Err(Errno::EINVAL), "notify with an entry's ring.pad != 0");

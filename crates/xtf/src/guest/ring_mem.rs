@@ -182,8 +182,7 @@ impl Pages {
     }
 }
 
-/// Most pages a ring may list in an order other than the pages' own ([`RingData::order`]).
-pub const MAX_SCATTER: usize = 8;
+pub use crate::ring::{MAX_SCATTER, check_order};
 
 /// One ring's `ring[]` as [`RingBytes`]: `len` bytes at `data` in `pages`. With `order`, the
 /// ring's page `i` (as the pfn list names it) is `pages`' page `order[i]`: what Xen sees as
@@ -231,25 +230,6 @@ impl RingBytes for RingData {
             done += n;
         }
     }
-}
-
-/// Checks a page order for a ring of `npage` pages: a permutation of 0..npage that keeps page 0
-/// (the header) first.
-pub fn check_order(order: &[u16], npage: usize) -> Option<[u16; MAX_SCATTER]> {
-    if order.len() != npage || npage > MAX_SCATTER || order.first() != Some(&0) {
-        return None;
-    }
-    let mut seen = [false; MAX_SCATTER];
-    let mut out = [0u16; MAX_SCATTER];
-    for (i, &p) in order.iter().enumerate() {
-        let slot = seen.get_mut(p as usize)?;
-        if *slot || p as usize >= npage {
-            return None;
-        }
-        *slot = true;
-        out[i] = p;
-    }
-    Some(out)
 }
 
 /// A VIRQ bound on vCPU 0 that ring protocols notify on; the upcall (xtf `upcall::start` must
