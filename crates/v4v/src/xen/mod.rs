@@ -204,18 +204,22 @@ fn register_ring(me: &DomainRef, ring_p: u64, pfns_p: u64) -> Result<(), Errno> 
         state: SpinLock::new(RingState { tx: tx0, pages, waiters: Waiters::new() }),
     })?;
     let key = RingKey { port: reg.port, partner: reg.partner };
-    let old = {
+    let inserted = {
         let mut rings = st.rings.write();
-        if rings.dead {
-            return Err(Errno::ESRCH);
-        }
-        match rings.table.insert(key, ring) {
-            Ok(old) => old,
-            Err((e, _ring)) => return Err(e), // _ring released after the lock
-        }
+        if rings.dead { Err((Errno::ESRCH, ring)) } else { rings.table.insert(key, ring) }
     };
-    drop(old); // a re-registration: the old ring's pages are released outside L1
-    Ok(())
+    // Pages of a ring that did not go in, or of the ring a re-registration replaced, are
+    // released here, outside L1.
+    match inserted {
+        Ok(old) => {
+            drop(old);
+            Ok(())
+        }
+        Err((e, ring)) => {
+            drop(ring);
+            Err(e)
+        }
+    }
 }
 
 fn unregister_ring(me: &DomainRef, ring_p: u64) -> Result<(), Errno> {
