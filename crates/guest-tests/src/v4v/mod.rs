@@ -80,6 +80,8 @@ pub trait ProtoRing {
     fn digest(&self) -> u64;
     fn tail_intact(&self) -> Result<(), usize>;
     fn scatter(&mut self, order: &[u16]) -> bool;
+    /// Guest address of the ring's rx_ptr.
+    fn rx_ptr_addr(&self) -> usize;
 }
 
 /// V4V or Argo, as the traffic tests use them.
@@ -147,6 +149,9 @@ impl ProtoRing for v4v::Ring {
     fn scatter(&mut self, order: &[u16]) -> bool {
         v4v::Ring::scatter(self, order)
     }
+    fn rx_ptr_addr(&self) -> usize {
+        self.pages.addr() + 24
+    }
 }
 
 impl ProtoRing for argo::Ring {
@@ -185,6 +190,9 @@ impl ProtoRing for argo::Ring {
     }
     fn scatter(&mut self, order: &[u16]) -> bool {
         argo::Ring::scatter(self, order)
+    }
+    fn rx_ptr_addr(&self) -> usize {
+        self.pages.addr()
     }
 }
 

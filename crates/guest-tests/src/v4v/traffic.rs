@@ -746,11 +746,13 @@ pub fn argo_shutdown(env: &Env<'_>) {
 
 // ---- hostile ring owner ----
 
-/// One domain, its own ring (partner ANY... ourselves): rx_ptr and tx_ptr set to garbage
-/// between sends; every send is accepted or refused with EAGAIN/EMSGSIZE, and Xen never
-/// writes outside ring[] (guard pages before and after, the bytes past `len` in the last page).
+/// One domain, its own ring (partner: ourselves): rx_ptr and tx_ptr set to garbage between
+/// sends, then (`vcpus=2`) rewritten non-stop by vCPU 1 during 600 sends from vCPU 0; every
+/// send is accepted or refused with EAGAIN/EMSGSIZE, and Xen never writes outside ring[]
+/// (guard pages before and after, the bytes past `len` in the last page).
 fn hostile<P: Proto>(env: &Env<'_>) {
-    let Some(ctx) = setup::<P>(env, 1) else { return };
+    let vcpus = if arg_u32(env, "vcpus") == Some(2) { 2 } else { 1 };
+    let Some(ctx) = setup::<P>(env, vcpus) else { return };
     // len 4000: the last ring page has 4096 - (64 + 4000 - 4096) bytes unused: must stay 0.
     let len = 4000;
     let Some(ring) = P::ring(len, 90, ctx.me) else { return xtf_error!("no ring memory") };
@@ -780,6 +782,34 @@ fn hostile<P: Proto>(env: &Env<'_>) {
             let _ = P::notify_null();
         }
     }
+    // Phase 2 (with 2 vCPUs): vCPU 1 rewrites rx_ptr non-stop while vCPU 0 sends, so a Xen
+    // that read rx_ptr twice in one send (checked one value, used another) would be caught.
+    if arg_u32(env, "vcpus") == Some(2) {
+        SCRAMBLE_STOP.store(0, Ordering::Release);
+        smp::start_on(1, scramble, ring.rx_ptr_addr() as u64);
+        let mut raced = 0;
+        for k in 0..600u32 {
+            let size = [1usize, 64, 700, 1000, 1024][k as usize % 5];
+            match P::sendv(ctx.me, 90, 1, &[&buf[..size]], k) {
+                Ok(n) => {
+                    expect_eq!(n, size as u64, "racing send {k}");
+                    raced += 1;
+                }
+                Err(Errno::EAGAIN | Errno::EMSGSIZE) => {}
+                Err(e) => {
+                    xtf_failure!("racing send {k}: {e:?}");
+                }
+            }
+        }
+        SCRAMBLE_STOP.store(1, Ordering::Release);
+        match smp::finish(1, WAIT_MS) {
+            Ok(writes) => println!(
+                "{}: {raced} sends accepted while vCPU 1 wrote rx_ptr {writes} times",
+                P::NAME
+            ),
+            Err(_) => return,
+        }
+    }
     check_guards(&ring, "hostile owner");
     if let Err(off) = ring.tail_intact() {
         xtf_failure!("Xen wrote past ring[len] in the last ring page (offset {off:#x})");
@@ -787,6 +817,27 @@ fn hostile<P: Proto>(env: &Env<'_>) {
     check!(accepted > 0, "no send accepted at all (rx_ptr sanitising refuses everything?)");
     println!("{}: {accepted} sends accepted, {refused} refused, all inside the ring", P::NAME);
     xtf_success!();
+}
+
+static SCRAMBLE_STOP: AtomicU32 = AtomicU32::new(0);
+
+/// vCPU 1: writes garbage to the rx_ptr at `addr` until told to stop; returns the count.
+fn scramble(addr: u64) -> u64 {
+    let Some(word) = xtf::guest::ring_mem::arena_word(addr as usize) else { return 0 };
+    let mut x: u32 = 0x1234_5678;
+    let mut n = 0u64;
+    while SCRAMBLE_STOP.load(Ordering::Acquire) == 0 {
+        x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        let v = match x % 4 {
+            0 => x,
+            1 => x % 4096,
+            2 => (x % 256) * 16,
+            _ => 0xffff_fff0 | (x & 15),
+        };
+        word.store(v, Ordering::Relaxed);
+        n += 1;
+    }
+    n
 }
 
 // ---- pages listed out of order ----

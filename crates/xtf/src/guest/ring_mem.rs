@@ -39,6 +39,18 @@ pub fn check(env: &Env<'_>) -> Result<(), usize> {
     Ok(())
 }
 
+/// The 32-bit word at `addr` if it lies in arena pages already handed out (e.g. a ring's
+/// `rx_ptr`, for another vCPU to scribble on), 4-aligned.
+pub fn arena_word(addr: usize) -> Option<&'static AtomicU32> {
+    let used = NEXT.load(Ordering::Relaxed).min(ARENA_SIZE);
+    if addr % 4 != 0 || addr < ARENA_BASE || addr + 4 > ARENA_BASE + used {
+        return None;
+    }
+    // SAFETY: inside arena pages (checked), which live for the guest's life and are only
+    // accessed through raw pointers and atomics; 4-aligned.
+    Some(unsafe { AtomicU32::from_ptr(addr as *mut u32) })
+}
+
 /// Contiguous pages of the arena.
 #[derive(Clone, Copy, Debug)]
 pub struct Pages {
