@@ -74,13 +74,9 @@ impl RingPages {
             return None;
         }
         let in_page = (off % PAGE_SIZE as u64) as u32;
-        // Offsets come from Xen's own tx arithmetic, but a guest's rx_ptr steers the branches
-        // before a write: clamp the index under speculation too (defence in depth).
-        // SAFETY: array_index_nospec is pure arithmetic.
-        let page = unsafe { b::oxx_array_index_nospec(page as _, self.mapped as _) } as usize;
         // SAFETY: page < mapped <= npage: the slot is inside the allocation and holds a
         // mapping of a whole page, so `in_page` (< 4096) stays inside it.
-        let base = unsafe { self.pages.as_ptr().add(page).read() };
+        let base = unsafe { self.pages.as_ptr().add(page as usize).read() };
         // SAFETY: as above.
         Some((unsafe { base.add(in_page as usize) }, PAGE_SIZE - in_page))
     }
