@@ -236,4 +236,36 @@ int xen_rust_alloc_static_evtchn(void);
 int xen_rust_make_shm_memory_node(void *fdt, int addrcells, int sizecells, const void *mem);
 #endif
 
+/* ---- v4v ---- */
+#if defined(CONFIG_RUST_V4V)
+/**
+ * domain_create(): give `d` an empty ring table. 0 or -ENOMEM.
+ *
+ * # Safety
+ * `d` is a domain being created (not yet visible to other pCPUs).
+ */
+int xen_rust_v4v_domain_init(void *d);
+#endif
+
+#if defined(CONFIG_RUST_V4V)
+/**
+ * domain_kill(): unregister every ring of `d` (pages unmapped, references dropped) and
+ * refuse new rings and sends from now on.
+ *
+ * # Safety
+ * `d` is a live domain that has just been marked dying.
+ */
+void xen_rust_v4v_domain_destroy(void *d);
+#endif
+
+#if defined(CONFIG_RUST_V4V)
+/**
+ * _domain_destroy(): free `d`'s V4V state (releasing any ring left).
+ *
+ * # Safety
+ * `d` is being destroyed: no RCU reader or hypercall can reach it any more.
+ */
+void xen_rust_v4v_domain_free(void *d);
+#endif
+
 #endif /* XEN_RUST_H */

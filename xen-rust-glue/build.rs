@@ -21,6 +21,8 @@ fn main() {
     println!("cargo::rerun-if-changed=helpers/helpers.c");
     println!("cargo::rerun-if-changed=helpers/static_shm.h");
     println!("cargo::rerun-if-changed=helpers/static_shm.c");
+    println!("cargo::rerun-if-changed=helpers/v4v.h");
+    println!("cargo::rerun-if-changed=helpers/v4v.c");
 
     let (Ok(objtree), Ok(cflags)) = (env::var("XEN_OBJTREE"), env::var("XEN_RUST_CFLAGS")) else {
         return;
@@ -70,7 +72,11 @@ fn compile_helpers(flags: &[String]) {
     for f in flags {
         build.flag(f);
     }
-    build.file("helpers/helpers.c").file("helpers/static_shm.c").compile("xen_glue_helpers");
+    build
+        .file("helpers/helpers.c")
+        .file("helpers/static_shm.c")
+        .file("helpers/v4v.c")
+        .compile("xen_glue_helpers");
 }
 
 fn generate_bindings(flags: &[String]) {

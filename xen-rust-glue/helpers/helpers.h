@@ -165,5 +165,6 @@ bool oxx_for_each_domain(bool (*fn)(struct domain *d, void *ctx), void *ctx);
 
 /* Topic files. */
 #include "static_shm.h"
+#include "v4v.h"
 
 #endif /* OXX_HELPERS_H */

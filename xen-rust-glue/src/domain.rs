@@ -6,6 +6,7 @@
 
 use crate::bindings as b;
 use crate::errno::Errno;
+use core::ffi::c_void;
 use core::ptr::NonNull;
 
 /// A domain kept alive by an RCU read lock; unlocked on drop.
@@ -21,6 +22,20 @@ impl DomainRef {
         let d = unsafe { b::oxx_rcu_lock_domain_by_id(id) };
         // INVARIANT: `d` is RCU-locked for as long as this DomainRef lives.
         NonNull::new(d).map(|d| Self { d }).ok_or(Errno::ESRCH)
+    }
+
+    /// The domain of the vCPU running this hypercall (`current->domain`), RCU-locked like
+    /// [`DomainRef::lookup`] but without the domid hash lookup.
+    pub fn current() -> Self {
+        // SAFETY: `current` always has a domain, live while its vCPU runs; rcu_lock_domain
+        // takes the lock that drop() releases.
+        let d = unsafe { b::oxx_current_domain() };
+        // SAFETY: as above.
+        unsafe { b::oxx_rcu_lock_domain(d) };
+        // SAFETY: current->domain is never NULL.
+        let d = unsafe { NonNull::new_unchecked(d) };
+        // INVARIANT: `d` is RCU-locked.
+        Self { d }
     }
 
     pub fn id(&self) -> u16 {
@@ -49,6 +64,25 @@ impl Drop for DomainRef {
         // SAFETY: `self.d` was RCU-locked by lookup() and is unlocked exactly once, here.
         unsafe { b::oxx_rcu_unlock_domain(self.d.as_ptr()) }
     }
+}
+
+/// Call `f` with every domain in Xen's domain list (C: for_each_domain under
+/// domlist_read_lock), each as an RCU-locked [`DomainRef`]. `f` must not block.
+pub fn for_each_domain<F: FnMut(&DomainRef)>(mut f: F) {
+    unsafe extern "C" fn visit<F: FnMut(&DomainRef)>(d: *mut b::domain, ctx: *mut c_void) -> bool {
+        let Some(d) = NonNull::new(d) else { return true };
+        // SAFETY: `d` is on the domain list, which for_each_domain walks under its RCU read
+        // lock; rcu_lock_domain takes the per-domain lock DomainRef's drop releases.
+        unsafe { b::oxx_rcu_lock_domain(d.as_ptr()) };
+        let r = DomainRef { d };
+        // SAFETY: `ctx` is the `&mut F` passed below, alive for the whole walk, and only this
+        // callback uses it (the walk is sequential).
+        let f = unsafe { &mut *ctx.cast::<F>() };
+        f(&r);
+        true
+    }
+    // SAFETY: `visit::<F>` has the callback's C type and reads ctx as the F it was given.
+    unsafe { b::oxx_for_each_domain(Some(visit::<F>), (&mut f as *mut F).cast()) };
 }
 
 /// A domain kept alive by a reference count (`get_domain`); `put_domain` on drop.

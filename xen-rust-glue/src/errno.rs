@@ -36,6 +36,7 @@ impl Errno {
     pub const EISCONN: Errno = Errno(106);
     pub const ENOTCONN: Errno = Errno(107);
     pub const ETIMEDOUT: Errno = Errno(110);
+    pub const ECONNREFUSED: Errno = Errno(111);
     /// Xen-internal: restart the hypercall through a continuation (never seen by a guest).
     pub const ERESTART: Errno = Errno(85);
 
@@ -97,6 +98,7 @@ mod check {
     const_assert_eq!(Errno::EISCONN.get() as u32, b::EISCONN as u32);
     const_assert_eq!(Errno::ENOTCONN.get() as u32, b::ENOTCONN as u32);
     const_assert_eq!(Errno::ETIMEDOUT.get() as u32, b::ETIMEDOUT as u32);
+    const_assert_eq!(Errno::ECONNREFUSED.get() as u32, b::ECONNREFUSED as u32);
     const_assert_eq!(Errno::ERESTART.get() as u32, b::ERESTART as u32);
 }
 

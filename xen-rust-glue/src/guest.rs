@@ -167,6 +167,42 @@ pub fn write_arg<T: GuestPod>(addr: u64, v: &T) -> Result<(), Errno> {
     if left != 0 { Err(Errno::EFAULT) } else { Ok(()) }
 }
 
+/// Copy `dst.len()` bytes in from the current vCPU's guest virtual address `addr`
+/// (`EFAULT` if any byte is unreadable or the range wraps).
+#[cfg(xen)]
+pub fn read_bytes(addr: u64, dst: &mut [u8]) -> Result<(), Errno> {
+    let bytes = GuestRange::<u8>::new(addr, dst.len() as u64)?;
+    // SAFETY: `dst` is a writable buffer of byte_len bytes; raw_copy_from_guest reads the
+    // guest side only and faults cleanly.
+    let left = unsafe {
+        crate::bindings::oxx_copy_from_guest(dst.as_mut_ptr().cast(), bytes.base(), bytes.byte_len())
+    };
+    if left != 0 { Err(Errno::EFAULT) } else { Ok(()) }
+}
+
+/// Check that every page of the current vCPU's `[addr, addr + len)` is readable now, by
+/// reading one byte of each (`EFAULT` otherwise). A later copy may still fault if the guest
+/// changes its mappings meanwhile; callers use this to avoid partial effects of a plain
+/// mistake, not as a guarantee.
+#[cfg(xen)]
+pub fn probe_readable(addr: u64, len: u64) -> Result<(), Errno> {
+    const PAGE: u64 = 4096;
+    if len == 0 {
+        return Ok(());
+    }
+    let last = addr.checked_add(len - 1).ok_or(Errno::EFAULT)?;
+    let mut a = addr;
+    loop {
+        let mut b = [0u8; 1];
+        read_bytes(a, &mut b)?;
+        let next = (a | (PAGE - 1)).checked_add(1);
+        match next {
+            Some(n) if n <= last => a = n,
+            _ => return Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,14 +19,18 @@ pub mod bindings;
 #[cfg(xen)]
 pub mod domain;
 #[cfg(xen)]
-pub mod print;
-#[cfg(xen)]
-pub mod sync;
-#[cfg(xen)]
 mod panic;
+#[cfg(xen)]
+pub mod print;
 #[cfg(xen)]
 pub mod selftest;
 #[cfg(xen)]
 pub mod static_shm;
+#[cfg(xen)]
+pub mod sync;
+#[cfg(xen)]
+pub mod v4v;
+#[cfg(xen)]
+pub mod xbox;
 
 pub use errno::Errno;

@@ -19,6 +19,8 @@ mod selftest;
 mod static_sig;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod tests;
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+mod v4v;
 
 #[cfg(not(all(target_arch = "aarch64", target_os = "none")))]
 fn main() {

@@ -371,11 +371,113 @@ pub static TESTS: &[Test] = &[
         static_sig::demo_receive,
     ),
     // ---- end static ----
+    // ---- v4v suite: V4V rings and the same traffic over Argo (src/v4v/) ----
+    Test::new(
+        "v4v-ping-pong",
+        "V4V: role=ping|pong peer=D n=N round trips, sizes 1..300, 1-3 iovs, every byte checked",
+        crate::v4v::traffic::v4v_ping_pong,
+    ),
+    Test::new(
+        "v4v-many",
+        "V4V: role=tx (1-2 vCPUs) / role=rx senders=D:S,..: many senders, one ANY ring, exactly once, in order",
+        crate::v4v::traffic::v4v_many,
+    ),
+    Test::new(
+        "v4v-full",
+        "V4V: role=tx|rx: ring full, EAGAIN, notify(space), VIRQ after the peer consumes, retry",
+        crate::v4v::traffic::v4v_full,
+    ),
+    Test::new(
+        "v4v-match",
+        "V4V: role=owner|sender: partner ring wins over ANY; ANY catches the rest",
+        crate::v4v::traffic::v4v_match,
+    ),
+    Test::new(
+        "v4v-inflight",
+        "V4V: role=owner|sender: unregister with sends in flight, nothing written after",
+        crate::v4v::traffic::v4v_inflight,
+    ),
+    Test::new(
+        "v4v-shutdown",
+        "V4V: role=owner|sender: owner powers off with rings registered; no crash, rings kept",
+        crate::v4v::traffic::v4v_shutdown,
+    ),
+    Test::new(
+        "v4v-hostile",
+        "V4V: garbage rx_ptr/tx_ptr from the ring owner; Xen writes only inside ring[]",
+        crate::v4v::traffic::v4v_hostile,
+    ),
+    Test::new(
+        "v4v-scatter",
+        "V4V: a ring whose pfn list is out of order; Xen follows the list",
+        crate::v4v::traffic::v4v_scatter,
+    ),
+    Test::new(
+        "v4v-bad-register",
+        "V4V: every bad registration with its errno; limits; re-registration",
+        crate::v4v::errors::bad_register,
+    ),
+    Test::new(
+        "v4v-bad-send",
+        "V4V: every bad send/sendv/notify with its errno; ring untouched by refused sends",
+        crate::v4v::errors::bad_send,
+    ),
+    Test::new(
+        "argo-ping-pong",
+        "Argo: the v4v-ping-pong pattern",
+        crate::v4v::traffic::argo_ping_pong,
+    ),
+    Test::new(
+        "argo-many",
+        "Argo: the v4v-many pattern",
+        crate::v4v::traffic::argo_many,
+    ),
+    Test::new(
+        "argo-full",
+        "Argo: the v4v-full pattern",
+        crate::v4v::traffic::argo_full,
+    ),
+    Test::new(
+        "argo-match",
+        "Argo: the v4v-match pattern",
+        crate::v4v::traffic::argo_match,
+    ),
+    Test::new(
+        "argo-inflight",
+        "Argo: the v4v-inflight pattern",
+        crate::v4v::traffic::argo_inflight,
+    ),
+    Test::new(
+        "argo-shutdown",
+        "Argo: the v4v-shutdown pattern",
+        crate::v4v::traffic::argo_shutdown,
+    ),
+    Test::new(
+        "argo-scatter",
+        "Argo: the v4v-scatter pattern",
+        crate::v4v::traffic::argo_scatter,
+    ),
+    Test::new(
+        "argo-hostile",
+        "Argo: the v4v-hostile pattern",
+        crate::v4v::traffic::argo_hostile,
+    ),
+    // ---- end v4v ----
     // ---- benchmarks (src/bench/, run by ci/bench under -icount) ----
     Test::new(
         "bench-evtchn-2l",
         "time each 2-level event channel op over n calls (n=N, default 10000)",
         crate::bench::evtchn_2l,
+    ),
+    Test::new(
+        "bench-v4v",
+        "V4V throughput: role=rx senders=K n=N size=S / role=tx peer=D n=N size=S",
+        crate::v4v::bench::bench_v4v,
+    ),
+    Test::new(
+        "bench-argo",
+        "Argo throughput: the bench-v4v pattern over Argo",
+        crate::v4v::bench::bench_argo,
     ),
     // ---- end benchmarks ----
 ];

@@ -15,3 +15,7 @@ pub use evtchn;
 // CONFIG_RUST_STATIC_SHM: static event channels and static shared memory at boot.
 #[cfg(feature = "static-shm")]
 pub use static_shm;
+
+// CONFIG_RUST_V4V: the V4V hypercall (v4v_op, 43) and its domain hooks.
+#[cfg(feature = "v4v")]
+pub use v4v;

@@ -5,6 +5,9 @@
 
 use core::fmt;
 
+pub mod argo;
+pub mod v4v;
+
 /// Hypercall numbers (public/xen.h).
 pub mod nr {
     pub const XEN_VERSION: u64 = 17;
@@ -599,6 +602,7 @@ impl Errno {
     pub const EISCONN: Errno = Errno(106);
     pub const ENOTCONN: Errno = Errno(107);
     pub const ETIMEDOUT: Errno = Errno(110);
+    pub const ECONNREFUSED: Errno = Errno(111);
 
     /// Splits a hypercall return value: `-4095..=-1` are errors, anything else is a result.
     pub const fn from_ret(ret: i64) -> Result<u64, Errno> {
@@ -634,6 +638,7 @@ impl Errno {
             106 => "EISCONN",
             107 => "ENOTCONN",
             110 => "ETIMEDOUT",
+            111 => "ECONNREFUSED",
             _ => return None,
         })
     }

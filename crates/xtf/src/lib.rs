@@ -5,7 +5,7 @@
 //! Trusts: Xen's boot protocol (x0 = a DTB in our RAM) and the hypercall ABI.
 //! Does not trust: the DTB's contents (checked by [`fdt`]) nor hypercall results (errnos are
 //! values, never unwrapped).
-//! The pure logic ([`status`], [`fdt`], [`platform`], [`cmdline`], [`registry`], [`buf`], [`abi`],
+//! The pure logic ([`status`], [`fdt`], [`platform`], [`cmdline`], [`registry`], [`buf`], [`abi`], [`ring`],
 //! [`arm`])
 //! builds everywhere and is unit-tested on the host; [`guest`] exists only for
 //! `aarch64-unknown-none*`.
@@ -43,6 +43,7 @@ pub mod cmdline;
 pub mod fdt;
 pub mod platform;
 pub mod registry;
+pub mod ring;
 pub mod status;
 
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]

@@ -10,6 +10,7 @@
 //! another vCPU) and [`upcall`] (the event channel upcall and its delivery log). Tests drive
 //! everything from vCPU 0; console lines printed on several vCPUs at once may interleave.
 
+pub mod argo;
 pub mod console;
 mod entry;
 pub mod evtchn;
@@ -20,10 +21,12 @@ pub mod irq;
 pub mod mmu;
 mod panic;
 pub mod report;
+pub mod ring_mem;
 mod runner;
 pub mod shared_info;
 pub mod smp;
 pub mod timer;
 pub mod upcall;
+pub mod v4v;
 
 pub use runner::run;

@@ -1,0 +1,425 @@
+//! The v4v suite: V4V rings (this project's Rust V4V, rust build only) and the same traffic
+//! over Argo (C Argo on both builds: the c run checks that the guest library itself is right).
+//!
+//! The traffic tests ([`traffic`]) are generic over [`Proto`], so V4V and Argo run exactly the
+//! same patterns: ping-pong, many senders one ring, ring full → EAGAIN → notify → retry, partner
+//! vs ANY matching, unregister with sends in flight, an owner that shuts down with rings
+//! registered, a hostile ring owner. [`errors`] has V4V's bad registrations and bad sends with
+//! their exact errnos (/work/notes/v4v-abi.md), [`bench`] the throughput guests for ci/bench.
+//!
+//! Each domain's command line: `peer=D` (domid; domU n of a config is domid n + 1), `role=...`,
+//! `n=N`. Rings live in xtf's ring arena (DOMU_MEM >= 16). Every wait has a timeout that ends
+//! the test FAILURE.
+
+macro_rules! check {
+    ($cond:expr, $($arg:tt)+) => {
+        $crate::v4v::check($cond, format_args!($($arg)+))
+    };
+}
+
+macro_rules! expect_eq {
+    ($got:expr, $want:expr, $($arg:tt)+) => {{
+        let (got, want) = ($got, $want);
+        $crate::v4v::check(
+            got == want,
+            format_args!("{}: got {:?}, expected {:?}", format_args!($($arg)+), got, want),
+        )
+    }};
+}
+
+macro_rules! try_op {
+    ($e:expr, $($arg:tt)+) => {
+        match $e {
+            Ok(v) => v,
+            Err(err) => {
+                xtf::xtf_failure!("{} failed: {:?}", format_args!($($arg)+), err);
+                return;
+            }
+        }
+    };
+}
+
+pub mod bench;
+pub mod errors;
+pub mod traffic;
+
+use core::fmt;
+
+use xtf::abi::{self, DomId, Errno};
+use xtf::guest::ring_mem::{self, Notifier};
+use xtf::guest::upcall::{self, Abi, Config};
+use xtf::guest::{argo, evtchn, timer, v4v};
+use xtf::ring::{Received, RingError};
+use xtf::{Env, xtf_error, xtf_failure};
+
+/// Longest single wait (generous: TCG on a loaded 2-core host).
+pub const WAIT_MS: u64 = 20_000;
+/// How long the other domain may take to come up.
+pub const PEER_MS: u64 = 30_000;
+/// How long "nothing happens" is watched for.
+pub const QUIET_MS: u64 = 50;
+
+pub fn check(ok: bool, what: fmt::Arguments<'_>) -> bool {
+    if !ok {
+        xtf_failure!("{what}");
+    }
+    ok
+}
+
+/// One ring of a protocol.
+pub trait ProtoRing {
+    fn register(&self) -> Result<(), Errno>;
+    fn unregister(&self) -> Result<(), Errno>;
+    fn recv(&self, out: &mut [u8]) -> Result<Option<Received>, RingError>;
+    fn is_empty(&self) -> bool;
+    fn rx_ptr(&self) -> u32;
+    fn tx_ptr(&self) -> u32;
+    fn set_rx_ptr(&self, v: u32);
+    fn set_tx_ptr(&self, v: u32);
+    fn guards_intact(&self) -> Result<(), usize>;
+    fn digest(&self) -> u64;
+    fn tail_intact(&self) -> Result<(), usize>;
+    fn scatter(&mut self, order: &[u16]) -> bool;
+    /// Guest address of the ring's rx_ptr.
+    fn rx_ptr_addr(&self) -> usize;
+}
+
+/// V4V or Argo, as the traffic tests use them.
+pub trait Proto: 'static {
+    const NAME: &'static str;
+    const VIRQ: u32;
+    const ANY: DomId;
+    /// ring-data flag bits: a matching ring exists / the space asked for is there now.
+    const EXISTS: u16;
+    const SUFFICIENT: u16;
+    /// V4V's PENDING (Xen will notify when the space is there); Argo has no such flag (0).
+    const PENDING: u16;
+    type Ring: ProtoRing;
+    fn ring(len: u32, port: u32, partner: DomId) -> Option<Self::Ring>;
+    /// One message from our `src_port` to `dst`:`port`, gathered from `bufs` (<= 8).
+    fn sendv(
+        dst: DomId,
+        port: u32,
+        src_port: u32,
+        bufs: &[&[u8]],
+        proto: u32,
+    ) -> Result<u64, Errno>;
+    fn notify_null() -> Result<(), Errno>;
+    /// notify with one entry for `dst`:`port` asking for `space`: (flags, max_message_size).
+    fn query(dst: DomId, port: u32, space: u32) -> Result<(u16, u32), Errno>;
+}
+
+pub struct V4v;
+pub struct Argo;
+
+impl ProtoRing for v4v::Ring {
+    fn register(&self) -> Result<(), Errno> {
+        v4v::Ring::register(self)
+    }
+    fn unregister(&self) -> Result<(), Errno> {
+        v4v::Ring::unregister(self)
+    }
+    fn recv(&self, out: &mut [u8]) -> Result<Option<Received>, RingError> {
+        v4v::Ring::recv(self, out)
+    }
+    fn is_empty(&self) -> bool {
+        v4v::Ring::is_empty(self)
+    }
+    fn rx_ptr(&self) -> u32 {
+        v4v::Ring::rx_ptr(self)
+    }
+    fn tx_ptr(&self) -> u32 {
+        v4v::Ring::tx_ptr(self)
+    }
+    fn set_rx_ptr(&self, v: u32) {
+        v4v::Ring::set_rx_ptr(self, v)
+    }
+    fn set_tx_ptr(&self, v: u32) {
+        v4v::Ring::set_tx_ptr(self, v)
+    }
+    fn guards_intact(&self) -> Result<(), usize> {
+        v4v::Ring::guards_intact(self)
+    }
+    fn digest(&self) -> u64 {
+        v4v::Ring::digest(self)
+    }
+    fn tail_intact(&self) -> Result<(), usize> {
+        v4v::Ring::tail_intact(self)
+    }
+    fn scatter(&mut self, order: &[u16]) -> bool {
+        v4v::Ring::scatter(self, order)
+    }
+    fn rx_ptr_addr(&self) -> usize {
+        self.pages.addr() + 24
+    }
+}
+
+impl ProtoRing for argo::Ring {
+    fn register(&self) -> Result<(), Errno> {
+        argo::Ring::register(self)
+    }
+    fn unregister(&self) -> Result<(), Errno> {
+        argo::Ring::unregister(self)
+    }
+    fn recv(&self, out: &mut [u8]) -> Result<Option<Received>, RingError> {
+        argo::Ring::recv(self, out)
+    }
+    fn is_empty(&self) -> bool {
+        argo::Ring::is_empty(self)
+    }
+    fn rx_ptr(&self) -> u32 {
+        argo::Ring::rx_ptr(self)
+    }
+    fn tx_ptr(&self) -> u32 {
+        argo::Ring::tx_ptr(self)
+    }
+    fn set_rx_ptr(&self, v: u32) {
+        argo::Ring::set_rx_ptr(self, v)
+    }
+    fn set_tx_ptr(&self, v: u32) {
+        argo::Ring::set_tx_ptr(self, v)
+    }
+    fn guards_intact(&self) -> Result<(), usize> {
+        argo::Ring::guards_intact(self)
+    }
+    fn digest(&self) -> u64 {
+        argo::Ring::digest(self)
+    }
+    fn tail_intact(&self) -> Result<(), usize> {
+        argo::Ring::tail_intact(self)
+    }
+    fn scatter(&mut self, order: &[u16]) -> bool {
+        argo::Ring::scatter(self, order)
+    }
+    fn rx_ptr_addr(&self) -> usize {
+        self.pages.addr()
+    }
+}
+
+impl Proto for V4v {
+    const NAME: &'static str = "v4v";
+    const VIRQ: u32 = abi::v4v::VIRQ_V4V;
+    const ANY: DomId = abi::v4v::DOMID_ANY;
+    const EXISTS: u16 = abi::v4v::RingDataFlags::EXISTS.bits();
+    const SUFFICIENT: u16 = abi::v4v::RingDataFlags::SUFFICIENT.bits();
+    const PENDING: u16 = abi::v4v::RingDataFlags::PENDING.bits();
+    type Ring = v4v::Ring;
+    fn ring(len: u32, port: u32, partner: DomId) -> Option<v4v::Ring> {
+        v4v::Ring::new(len, port, partner)
+    }
+    fn sendv(
+        dst: DomId,
+        port: u32,
+        src_port: u32,
+        bufs: &[&[u8]],
+        proto: u32,
+    ) -> Result<u64, Errno> {
+        let addr = v4v::send_addr(dst, port, src_port);
+        if let [one] = bufs {
+            return v4v::send_to(&addr, one, proto);
+        }
+        let mut iovs = [abi::v4v::Iov::default(); 8];
+        for (i, b) in bufs.iter().enumerate().take(8) {
+            iovs[i] = v4v::iov(b);
+        }
+        v4v::sendv(&addr, &iovs[..bufs.len().min(8)], proto)
+    }
+    fn notify_null() -> Result<(), Errno> {
+        v4v::notify_null()
+    }
+    fn query(dst: DomId, port: u32, space: u32) -> Result<(u16, u32), Errno> {
+        let mut rd = v4v::RingDataBuf::<1>::new(1);
+        rd.ent[0].ring = abi::v4v::Addr { port, domain: dst, pad: 0 };
+        rd.ent[0].space_required = space;
+        v4v::notify(&mut rd)?;
+        Ok((rd.ent[0].flags, rd.ent[0].max_message_size))
+    }
+}
+
+impl Proto for Argo {
+    const NAME: &'static str = "argo";
+    const VIRQ: u32 = abi::argo::VIRQ_ARGO;
+    const ANY: DomId = abi::argo::DOMID_ANY;
+    const EXISTS: u16 = abi::argo::RingDataFlags::EXISTS.bits();
+    const SUFFICIENT: u16 = abi::argo::RingDataFlags::SUFFICIENT.bits();
+    const PENDING: u16 = 0;
+    type Ring = argo::Ring;
+    fn ring(len: u32, port: u32, partner: DomId) -> Option<argo::Ring> {
+        argo::Ring::new(len, port, partner)
+    }
+    fn sendv(
+        dst: DomId,
+        port: u32,
+        src_port: u32,
+        bufs: &[&[u8]],
+        proto: u32,
+    ) -> Result<u64, Errno> {
+        let addr = argo::send_addr(dst, port, src_port);
+        let mut iovs = [abi::argo::Iov::default(); 8];
+        for (i, b) in bufs.iter().enumerate().take(8) {
+            iovs[i] = argo::iov(b);
+        }
+        argo::sendv(&addr, &iovs[..bufs.len().min(8)], proto)
+    }
+    fn notify_null() -> Result<(), Errno> {
+        argo::notify_null()
+    }
+    fn query(dst: DomId, port: u32, space: u32) -> Result<(u16, u32), Errno> {
+        let mut rd = argo::RingDataBuf::<1>::new();
+        rd.ent[0].ring = abi::argo::Addr { aport: port, domain_id: dst, pad: 0 };
+        rd.ent[0].space_required = space;
+        argo::notify(&mut rd)?;
+        Ok((rd.ent[0].flags, rd.ent[0].max_message_size))
+    }
+}
+
+/// What [`setup`] gives a test.
+pub struct Ctx {
+    pub me: DomId,
+    pub notifier: Notifier,
+}
+
+/// Upcalls on `vcpus` vCPUs (2-level), the ring arena checked, the protocol probed
+/// (notify(NULL) must succeed), its VIRQ bound on vCPU 0. Reports and returns `None` on error.
+pub fn setup<P: Proto>(env: &Env<'_>, vcpus: usize) -> Option<Ctx> {
+    if let Err(e) = upcall::start(env, Config::new(vcpus, Abi::TwoLevel)) {
+        xtf_error!("set-up: {e}");
+        return None;
+    }
+    if let Err(dtb) = ring_mem::check(env) {
+        xtf_error!("the ring arena overlaps the DTB at {dtb:#x}: give the domain more memory");
+        return None;
+    }
+    let me = match evtchn::own_domid() {
+        Ok(d) => d,
+        Err(e) => {
+            xtf_error!("own domid: {e:?}");
+            return None;
+        }
+    };
+    if let Err(e) = P::notify_null() {
+        xtf_failure!("{}: notify(NULL) failed with {:?}: is {} in this Xen?", P::NAME, e, P::NAME);
+        return None;
+    }
+    let notifier = match Notifier::bind(P::VIRQ) {
+        Ok(n) => n,
+        Err(e) => {
+            xtf_failure!("bind_virq({}) failed: {:?}", P::VIRQ, e);
+            return None;
+        }
+    };
+    Some(Ctx { me, notifier })
+}
+
+/// `key=N` from the command line.
+pub fn arg_u32(env: &Env<'_>, key: &str) -> Option<u32> {
+    env.arg(key).and_then(|v| v.parse().ok())
+}
+
+/// `peer=D`, reported as ERROR if missing.
+pub fn peer(env: &Env<'_>) -> Option<DomId> {
+    let p = arg_u32(env, "peer").map(|p| p as DomId);
+    if p.is_none() {
+        xtf_error!("needs peer=DOMID on the command line");
+    }
+    p
+}
+
+/// Payload byte `i` of message `seq` from `dom` on stream `stream`.
+pub fn pattern(seq: u32, dom: DomId, stream: u32, i: usize) -> u8 {
+    (seq.wrapping_mul(31) ^ u32::from(dom).wrapping_mul(97) ^ stream.wrapping_mul(13))
+        .wrapping_add(i as u32 * 7) as u8
+}
+
+/// Fills `buf` with message `seq`'s bytes: seq (LE u32), dom (u16), stream (u16), pattern.
+pub fn fill(buf: &mut [u8], seq: u32, dom: DomId, stream: u32) {
+    for (i, b) in buf.iter_mut().enumerate() {
+        *b = pattern(seq, dom, stream, i);
+    }
+    if buf.len() >= 8 {
+        buf[0..4].copy_from_slice(&seq.to_le_bytes());
+        buf[4..6].copy_from_slice(&dom.to_le_bytes());
+        buf[6..8].copy_from_slice(&(stream as u16).to_le_bytes());
+    }
+}
+
+/// Whether `buf` is what [`fill`] makes; the first differing offset if not.
+pub fn verify(buf: &[u8], seq: u32, dom: DomId, stream: u32) -> Result<(), usize> {
+    for (i, &b) in buf.iter().enumerate() {
+        let want = match i {
+            0..4 if buf.len() >= 8 => seq.to_le_bytes()[i],
+            4..6 if buf.len() >= 8 => dom.to_le_bytes()[i - 4],
+            6..8 if buf.len() >= 8 => (stream as u16).to_le_bytes()[i - 6],
+            _ => pattern(seq, dom, stream, i),
+        };
+        if b != want {
+            return Err(i);
+        }
+    }
+    Ok(())
+}
+
+/// Sends, retrying on ECONNREFUSED (the peer's ring not registered yet) for [`PEER_MS`] and
+/// on EAGAIN after each notification. Returns the final result.
+pub fn send_until<P: Proto>(
+    n: &Notifier,
+    dst: DomId,
+    port: u32,
+    src_port: u32,
+    bufs: &[&[u8]],
+    proto: u32,
+    eagains: &mut u32,
+) -> Result<u64, Errno> {
+    let deadline = timer::Deadline::after_ms(PEER_MS);
+    loop {
+        let seen = n.count();
+        match P::sendv(dst, port, src_port, bufs, proto) {
+            Err(Errno::ECONNREFUSED) if !deadline.passed() => timer::delay_ms(5),
+            Err(Errno::EAGAIN) => {
+                *eagains += 1;
+                if !n.wait_after(seen, WAIT_MS) {
+                    return Err(Errno::ETIMEDOUT);
+                }
+            }
+            r => return r,
+        }
+    }
+}
+
+/// Waits for the next message on `ring` (each notification re-checks); copies it into `out`.
+pub fn recv_wait<R: ProtoRing>(
+    ring: &R,
+    n: &Notifier,
+    out: &mut [u8],
+    timeout_ms: u64,
+) -> Result<Received, &'static str> {
+    let deadline = timer::Deadline::after_ms(timeout_ms);
+    loop {
+        let seen = n.count();
+        match ring.recv(out) {
+            Ok(Some(m)) => return Ok(m),
+            Ok(None) => {}
+            Err(e) => {
+                xtf_failure!("ring inconsistent: {e:?}");
+                return Err("a bad ring");
+            }
+        }
+        if deadline.passed() {
+            return Err("timed out");
+        }
+        n.wait_after(seen, 10);
+    }
+}
+
+/// Checks both guard pages of a ring.
+pub fn check_guards<R: ProtoRing>(ring: &R, what: &str) -> bool {
+    match ring.guards_intact() {
+        Ok(()) => true,
+        Err(off) => {
+            xtf_failure!(
+                "{what}: Xen wrote outside the ring pages (guarded block offset {off:#x})"
+            );
+            false
+        }
+    }
+}

@@ -1,0 +1,35 @@
+/*
+ * xen-rust-glue: C helpers for the V4V crate (CONFIG_RUST_V4V). Included by helpers.h.
+ */
+#ifndef OXX_V4V_H
+#define OXX_V4V_H
+
+#include <xen/types.h>
+
+struct domain;
+
+#pragma GCC visibility push(default)
+
+/*
+ * Map guest frame gfn of d, which must be ordinary writable RAM owned by d (p2m_ram_rw,
+ * get_page_and_type(page, d, PGT_writable_page): as Argo's find_ring_mfn), into Xen's
+ * global mapping. 0 and *virt set, or -EINVAL (not RAM of d) / -ENOMEM / -EAGAIN.
+ * The page keeps a general and a writable-type reference until oxx_v4v_unmap_ring_page.
+ */
+int oxx_v4v_map_ring_page(struct domain *d, uint64_t gfn, void **virt);
+/* Undo oxx_v4v_map_ring_page: unmap and drop both references. */
+void oxx_v4v_unmap_ring_page(void *virt);
+/* send_guest_global_virq(d, VIRQ_V4V). */
+void oxx_v4v_raise_virq(struct domain *d);
+/* XSM (the Argo hooks): may d register a ring for partner (NULL: any domain)? 0 or -errno. */
+int oxx_v4v_xsm_register(const struct domain *d, const struct domain *partner);
+/* XSM (the Argo hook): may d send to t? 0 or -errno. */
+int oxx_v4v_xsm_send(const struct domain *d, const struct domain *t);
+/* &d->v4v, the Rust-owned per-domain state. */
+void **oxx_domain_v4v_slot(struct domain *d);
+/* d->is_dying != DOMDYING_alive */
+bool oxx_domain_is_dying(const struct domain *d);
+
+#pragma GCC visibility pop
+
+#endif /* OXX_V4V_H */
