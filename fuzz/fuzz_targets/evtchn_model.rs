@@ -11,7 +11,7 @@
 mod model;
 
 use libfuzzer_sys::fuzz_target;
-use model::{Op, Model, check_same, run_impl, run_model, world};
+use model::{Model, Op, check_same, run_impl, run_model, world};
 
 /// Ports the way the proptest strategy draws them: low ports, the second bucket's edge,
 /// the 2L limit and past it, and 2^32-1.
@@ -31,7 +31,11 @@ fn decode(ndoms: usize, c: &[u8]) -> Op {
     match c[0] % 12 {
         0 => Op::AllocUnbound { cur, remote: a % 6 },
         1 => Op::BindInterdomain { cur, rdom: a % 6, rport: port(b) },
-        2 => Op::BindVirq { cur, virq: [0, 1, 2, 3, 23, 24][usize::from(a % 6)], vcpu: u32::from(b % 3) },
+        2 => Op::BindVirq {
+            cur,
+            virq: [0, 1, 2, 3, 23, 24][usize::from(a % 6)],
+            vcpu: u32::from(b % 3),
+        },
         3 => Op::BindIpi { cur, vcpu: u32::from(a % 3) },
         4 => Op::Close { cur, port: port(a) },
         5 => Op::Send { cur, port: port(a) },

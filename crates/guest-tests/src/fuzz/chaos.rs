@@ -127,7 +127,9 @@ pub fn run(env: &Env<'_>) {
     // vCPU 1 runs as many steps; a hung hypercall there ends as FAILURE here.
     match smp::finish(1, 600_000) {
         Ok(0) => {}
-        Ok(i) => return xtf_failure!("vCPU 1 seed={seed} idx={}: port not closed after reset", i - 1),
+        Ok(i) => {
+            return xtf_failure!("vCPU 1 seed={seed} idx={}: port not closed after reset", i - 1);
+        }
         Err(_) => return,
     }
     println!("fuzz-chaos done seed={seed} steps={} calls-vcpu0={}", 2 * n, f.calls);

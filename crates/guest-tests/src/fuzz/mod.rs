@@ -405,8 +405,8 @@ impl<'s> Fuzzer<'s> {
         fill(&mut buf.0[offset..]);
         let ret = raw::op_buf(x0, &mut buf, offset);
         self.calls += 1;
-        let a = [x0, args[0], args[1], args[2] ^ ((offset as u64) << 56)];
-        let _ = args[3];
+        // The fourth slot of a record says how the call was made: the structure's offset.
+        let a = [x0, args[0], args[1], args[2] | ((offset as u64) << 56)];
         self.record(what, a, ret, &buf.0[..40]);
         let mut out = [0u8; 32];
         out.copy_from_slice(&buf.0[offset..offset + 32]);
@@ -439,10 +439,15 @@ impl<'s> Fuzzer<'s> {
         match kind {
             Step::AllocUnbound => {
                 let (d, rd) = (self.domid(), self.domid());
-                let (ret, b) = self.evtchnop("alloc_unbound", op::ALLOC_UNBOUND, [d.into(), rd.into(), 0, 0], |s| {
-                    put16(s, 0, d);
-                    put16(s, 2, rd);
-                });
+                let (ret, b) = self.evtchnop(
+                    "alloc_unbound",
+                    op::ALLOC_UNBOUND,
+                    [d.into(), rd.into(), 0, 0],
+                    |s| {
+                        put16(s, 0, d);
+                        put16(s, 2, rd);
+                    },
+                );
                 self.took_port(ret, &b, 4);
             }
             Step::BindInterdomain => {
@@ -452,14 +457,20 @@ impl<'s> Fuzzer<'s> {
                     self.domid()
                 };
                 let rp = if self.rng.chance(60) && rd == self.peer.unwrap_or(DOMID_SELF + 1) {
-                    self.pports.0 + self.rng.below(u64::from(self.pports.1 - self.pports.0 + 1)) as u32
+                    self.pports.0
+                        + self.rng.below(u64::from(self.pports.1 - self.pports.0 + 1)) as u32
                 } else {
                     self.port()
                 };
-                let (ret, b) = self.evtchnop("bind_interdomain", op::BIND_INTERDOMAIN, [rd.into(), rp.into(), 0, 0], |s| {
-                    put16(s, 0, rd);
-                    put32(s, 4, rp);
-                });
+                let (ret, b) = self.evtchnop(
+                    "bind_interdomain",
+                    op::BIND_INTERDOMAIN,
+                    [rd.into(), rp.into(), 0, 0],
+                    |s| {
+                        put16(s, 0, rd);
+                        put32(s, 4, rp);
+                    },
+                );
                 self.took_port(ret, &b, 8);
             }
             Step::BindVirq => {
@@ -469,24 +480,31 @@ impl<'s> Fuzzer<'s> {
                     self.rng.pick(&[31, 32, 64, 0x8000_0000, u32::MAX])
                 };
                 let v = self.vcpu();
-                let (ret, b) = self.evtchnop("bind_virq", op::BIND_VIRQ, [virq.into(), v.into(), 0, 0], |s| {
-                    put32(s, 0, virq);
-                    put32(s, 4, v);
-                });
+                let (ret, b) =
+                    self.evtchnop("bind_virq", op::BIND_VIRQ, [virq.into(), v.into(), 0, 0], |s| {
+                        put32(s, 0, virq);
+                        put32(s, 4, v);
+                    });
                 self.took_port(ret, &b, 8);
             }
             Step::BindPirq => {
                 let pirq = self.rng.pick(&[0, 1, 32, 1020, u32::MAX]);
                 let flags = self.rng.pick(&[0, 1, 2, u32::MAX]);
-                let (ret, b) = self.evtchnop("bind_pirq", op::BIND_PIRQ, [pirq.into(), flags.into(), 0, 0], |s| {
-                    put32(s, 0, pirq);
-                    put32(s, 4, flags);
-                });
+                let (ret, b) = self.evtchnop(
+                    "bind_pirq",
+                    op::BIND_PIRQ,
+                    [pirq.into(), flags.into(), 0, 0],
+                    |s| {
+                        put32(s, 0, pirq);
+                        put32(s, 4, flags);
+                    },
+                );
                 self.took_port(ret, &b, 8);
             }
             Step::BindIpi => {
                 let v = self.vcpu();
-                let (ret, b) = self.evtchnop("bind_ipi", op::BIND_IPI, [v.into(), 0, 0, 0], |s| put32(s, 0, v));
+                let (ret, b) = self
+                    .evtchnop("bind_ipi", op::BIND_IPI, [v.into(), 0, 0, 0], |s| put32(s, 0, v));
                 self.took_port(ret, &b, 4);
             }
             Step::Close => {
@@ -538,7 +556,8 @@ impl<'s> Fuzzer<'s> {
             Step::ExpandArray => {
                 let gfn = match self.rng.below(10) {
                     0..=5 => {
-                        let g = array_gfn((self.fifo.n_arrays as u32).min(abi::fifo::MAX_ARRAY_PAGES));
+                        let g =
+                            array_gfn((self.fifo.n_arrays as u32).min(abi::fifo::MAX_ARRAY_PAGES));
                         // A fresh page, zeroed or all-MASKED as Linux fills it.
                         let fill = if self.rng.chance(50) { 0 } else { F::MASKED.bits() };
                         fill_page(g, fill);
@@ -555,10 +574,15 @@ impl<'s> Fuzzer<'s> {
                 } else {
                     self.rng.pick(&[255, 0x8000_0000, u32::MAX])
                 };
-                self.evtchnop("set_priority", op::SET_PRIORITY, [p.into(), prio.into(), 0, 0], |s| {
-                    put32(s, 0, p);
-                    put32(s, 4, prio);
-                });
+                self.evtchnop(
+                    "set_priority",
+                    op::SET_PRIORITY,
+                    [p.into(), prio.into(), 0, 0],
+                    |s| {
+                        put32(s, 0, p);
+                        put32(s, 4, prio);
+                    },
+                );
             }
             Step::UnknownOp => {
                 let cmd = match self.rng.below(4) {
@@ -626,7 +650,10 @@ impl<'s> Fuzzer<'s> {
                     // A link to anywhere, flags kept.
                     2 => {
                         let old = w.load(Ordering::SeqCst);
-                        w.store((old & !abi::fifo::LINK_MASK) | (val & abi::fifo::LINK_MASK), Ordering::SeqCst);
+                        w.store(
+                            (old & !abi::fifo::LINK_MASK) | (val & abi::fifo::LINK_MASK),
+                            Ordering::SeqCst,
+                        );
                     }
                     _ => w.store(val, Ordering::SeqCst),
                 }
@@ -700,12 +727,12 @@ impl<'s> Fuzzer<'s> {
     }
 
     fn init_control(&mut self, gfn: u64, off: u32, v: u32) -> i64 {
-        let (ret, b) = self.evtchnop("init_control", op::INIT_CONTROL, [gfn, off.into(), v.into(), 0], |s| {
-            put64(s, 0, gfn);
-            put32(s, 8, off);
-            put32(s, 12, v);
-        });
-        let _ = b;
+        let (ret, _) =
+            self.evtchnop("init_control", op::INIT_CONTROL, [gfn, off.into(), v.into(), 0], |s| {
+                put64(s, 0, gfn);
+                put32(s, 8, off);
+                put32(s, 12, v);
+            });
         if ret == 0 {
             if !self.fifo.on {
                 self.fifo.on = true;
@@ -723,7 +750,8 @@ impl<'s> Fuzzer<'s> {
     }
 
     fn expand_array(&mut self, gfn: u64) -> i64 {
-        let (ret, _) = self.evtchnop("expand_array", op::EXPAND_ARRAY, [gfn, 0, 0, 0], |s| put64(s, 0, gfn));
+        let (ret, _) =
+            self.evtchnop("expand_array", op::EXPAND_ARRAY, [gfn, 0, 0, 0], |s| put64(s, 0, gfn));
         if ret == 0 && self.fifo.n_arrays < self.fifo.arrays.len() {
             self.fifo.arrays[self.fifo.n_arrays] = gfn;
             self.fifo.n_arrays += 1;
