@@ -4,6 +4,9 @@
 //! (proptest). The host implementation also checks the locking rules as it goes: channel
 //! writes only under the channel's write lock, no lock taken twice, two channel locks only in
 //! `order_key` order, state changes only under the domain's event lock.
+//!
+//! The model and the host glue are `pub(crate)`: fuzz/fuzz_targets/evtchn_model.rs includes
+//! this file as a module and drives them with libFuzzer's sequences.
 
 use evtchn::abi::{self, DOMID_SELF, DomId, Port};
 use evtchn::core::{self as ops, Channel, ChannelWrite, Domain, Env, State, StatusUnion};
@@ -49,7 +52,7 @@ struct HDom {
     chan_locked: RefCell<BTreeMap<Port, bool>>, // port -> write?
 }
 
-struct World {
+pub(crate) struct World {
     doms: Vec<HDom>,
     current: Cell<usize>,
     /// Channel locks held right now, as (domain index, port), in acquisition order.
@@ -387,7 +390,7 @@ impl<'w> Env for HostEnv<'w> {
     }
 }
 
-fn world(n: usize, max_port: Port) -> World {
+pub(crate) fn world(n: usize, max_port: Port) -> World {
     let doms = (0..n)
         .map(|i| HDom {
             id: i as DomId + 1,
@@ -441,13 +444,13 @@ struct MDom {
 }
 
 #[derive(Clone, Debug)]
-struct Model {
+pub(crate) struct Model {
     doms: Vec<MDom>,
     max_port: Port,
 }
 
 impl Model {
-    fn new(n: usize, max_port: Port) -> Self {
+    pub(crate) fn new(n: usize, max_port: Port) -> Self {
         let d = MDom {
             ports: BTreeMap::new(),
             valid: BUCKET,
@@ -485,7 +488,7 @@ impl Model {
 }
 
 #[derive(Clone, Debug)]
-enum Op {
+pub(crate) enum Op {
     AllocUnbound { cur: usize, remote: u8 },
     BindInterdomain { cur: usize, rdom: u8, rport: Port },
     BindVirq { cur: usize, virq: u32, vcpu: u32 },
@@ -537,9 +540,9 @@ fn op_strategy(ndoms: usize) -> impl Strategy<Value = Op> {
     ]
 }
 
-type Out = Result<(Port, u32, u32, u32), Errno>;
+pub(crate) type Out = Result<(Port, u32, u32, u32), Errno>;
 
-fn run_impl(w: &World, op: &Op) -> Out {
+pub(crate) fn run_impl(w: &World, op: &Op) -> Out {
     let env = HostEnv(w);
     let z = |p: Port| (p, 0, 0, 0);
     match *op {
@@ -602,7 +605,7 @@ fn run_impl(w: &World, op: &Op) -> Out {
     }
 }
 
-fn run_model(m: &mut Model, op: &Op) -> Out {
+pub(crate) fn run_model(m: &mut Model, op: &Op) -> Out {
     let z = |p: Port| (p, 0, 0, 0);
     match *op {
         Op::AllocUnbound { cur, remote } => {
@@ -738,7 +741,7 @@ fn model_close(m: &mut Model, cur: usize, port: Port) -> Result<(), Errno> {
 }
 
 /// Pending bits the guest sees, for every port the model knows about.
-fn check_same(w: &World, m: &Model) {
+pub(crate) fn check_same(w: &World, m: &Model) {
     for (i, md) in m.doms.iter().enumerate() {
         let hd = &w.doms[i];
         let chans = hd.chans.borrow();

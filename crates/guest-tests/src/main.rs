@@ -14,6 +14,8 @@ mod evtchn_irq;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod bench;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
+mod fuzz;
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod selftest;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod static_sig;

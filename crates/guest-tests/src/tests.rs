@@ -480,6 +480,23 @@ pub static TESTS: &[Test] = &[
         crate::v4v::bench::bench_argo,
     ),
     // ---- end benchmarks ----
+    // ---- fuzz suite (src/fuzz/, issue 9) ----
+    Test::new(
+        "fuzz-evtchn",
+        "seeded EVTCHNOP stream, hash checkpoints for C/Rust comparison (seed=S n=N trace=A-B)",
+        crate::fuzz::evtchn_diff,
+    ),
+    Test::new(
+        "fuzz-peer",
+        "passive peer: K unbound ports per fuzzer domid (for=D1,D2 k=K), then waits",
+        crate::fuzz::peer,
+    ),
+    Test::new(
+        "fuzz-chaos",
+        "the stream on both vCPUs, invariants only (seed=S n=N peers=D1,D2)",
+        crate::fuzz::chaos::run,
+    ),
+    // ---- end fuzz suite ----
 ];
 
 xtf::guest_main!(TESTS);

@@ -506,7 +506,7 @@ fn parse_shm<'t, T: DeviceTree>(
     }
     for &(b, s) in &d.guest_ram {
         if s != 0 && overlaps(gbase, size, b, s) {
-            cx.err(dname, path, p, Reason::GuestOverlapsRam { base: b, end: b + s });
+            cx.err(dname, path, p, Reason::GuestOverlapsRam { base: b, end: b.saturating_add(s) });
             ok = false;
         }
     }

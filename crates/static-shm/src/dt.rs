@@ -152,6 +152,13 @@ impl<'a> Fdt<'a> {
 
     /// The token at `off` and the offset after it; `None` at the end or on a bad token.
     fn token(&self, off: usize) -> Option<(ParsedTok<'a>, usize)> {
+        // fdt-rs's token parser requires an aligned offset with a whole word after it
+        // (`off + 4 < len`, asserted only in debug builds): a walk of a damaged tree can get
+        // there (found by fuzzing, docs/fuzzing.md), so refuse before calling it.
+        if off % 4 != 0 || off.checked_add(4).is_none_or(|end| end >= self.tree.buf().len()) {
+            self.damaged.set(true);
+            return None;
+        }
         let mut it = DevTreeParseIter { offset: off, fdt: &self.tree };
         match it.next() {
             Ok(Some(t)) => Some((t, it.offset)),

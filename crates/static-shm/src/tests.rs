@@ -701,3 +701,41 @@ fn every_error_is_reported_not_just_the_first() {
     let dts = tree(&(ev(0, "a", "b") + &shm("\"a\"", P, G, 0, "")), &ev(11, "b", "a"), "", "");
     assert_eq!(errors(&dts).len(), 2);
 }
+
+/// Fuzz finding (issue 9, docs/fuzzing.md; fuzz/regressions/static_shm_dt/): a structure
+/// block whose token walk reaches the blob's last word. fdt-rs's token parser requires
+/// `off + 4 < len` (a debug assertion; release builds, like Xen's, only bounds-check the
+/// read): the reader must refuse the tree as damaged, never call the parser out of contract.
+#[test]
+fn fuzz_walk_to_the_last_word_is_a_damaged_tree() {
+    let errors = regression_errors(include_bytes!(
+        "../../../fuzz/regressions/static_shm_dt/walk-to-last-word.dtb"
+    ));
+    assert!(errors.iter().any(|e| e.contains("damaged")), "{errors:?}");
+}
+
+/// The check's messages for a fuzzer-found blob (copied to aligned storage as Xen has it).
+fn regression_errors(data: &[u8]) -> Vec<String> {
+    let mut words = vec![0u32; data.len().div_ceil(4)];
+    for (i, b) in data.iter().enumerate() {
+        words[i / 4] |= u32::from(*b) << (8 * (i % 4));
+    }
+    let blob = Blob(words, data.len());
+    let fdt = Fdt::new(blob.bytes()).unwrap();
+    match check(&fdt, &host(), &Limits::default()) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+/// Fuzz finding (issue 9; fuzz/regressions/static_shm_dt/guest-ram-end-overflow.dtb): a
+/// domain whose `memory` makes a guest RAM bank end past 2^64, and a shared region in it.
+/// The refusal's "end" was `base + size`: an overflow panic in debug builds, a wrapped
+/// address in the message in release ones. It must be refused, the end saturated.
+#[test]
+fn fuzz_guest_ram_bank_end_past_2_pow_64_is_refused_not_a_panic() {
+    let errors = regression_errors(include_bytes!(
+        "../../../fuzz/regressions/static_shm_dt/guest-ram-end-overflow.dtb"
+    ));
+    assert!(!errors.is_empty(), "the tree must be refused");
+}

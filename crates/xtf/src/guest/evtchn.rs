@@ -193,6 +193,28 @@ pub mod raw {
         };
         (Errno::from_ret(ret), buf.0)
     }
+
+    /// A 64-byte, 8-aligned argument buffer for [`op_buf`].
+    #[repr(C, align(8))]
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct ArgBuf(pub [u8; 64]);
+
+    /// `event_channel_op(x0, &buf[offset])`: any x0 (sub-op in the low half, anything in the
+    /// upper), the argument structure at byte `offset` (≤ 32, so misaligned ones too) of a
+    /// buffer the caller filled. Returns x0 as Xen left it; Xen's write-back lands in `buf`.
+    /// For fuzzers, which build every structure byte by byte.
+    pub fn op_buf(x0: u64, buf: &mut ArgBuf, offset: usize) -> i64 {
+        assert!(offset <= 32, "argument offset {offset} leaves less than 32 bytes");
+        // SAFETY: Xen reads and writes at most one EVTCHNOP structure (24 bytes at most) at
+        // the pointer, i.e. within buf.0[offset..offset + 24] ⊂ buf (offset ≤ 32 < 40), which
+        // is exclusively borrowed across the call; a sub-op Xen does not know touches nothing.
+        unsafe {
+            hypercall::hypercall(
+                abi::nr::EVENT_CHANNEL_OP,
+                [x0, buf.0.as_mut_ptr().add(offset) as u64, 0, 0, 0],
+            )
+        }
+    }
 }
 
 /// Every EVTCHNOP a guest may issue, for loops over "each op with a bad pointer".

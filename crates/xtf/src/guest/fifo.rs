@@ -54,7 +54,9 @@ fn zero_page(gfn: u64) {
     }
 }
 
-fn u32_at(addr: usize) -> &'static AtomicU32 {
+/// The 32-bit word at `addr` in the FIFO region, for guests (fuzzers) that write control
+/// blocks and event words at addresses of their own choosing. Panics outside the region.
+pub fn u32_at(addr: usize) -> &'static AtomicU32 {
     assert!((REGION_BASE..REGION_END).contains(&addr) && addr % 4 == 0);
     // SAFETY: inside the FIFO region (checked), 4-aligned: RAM no Rust object uses, which Xen
     // accesses atomically (guest_* bitops, cmpxchg, write_atomic) or not at all.
