@@ -17,6 +17,8 @@ pub mod guest;
 #[cfg(xen)]
 pub mod bindings;
 #[cfg(xen)]
+pub mod cpu;
+#[cfg(xen)]
 pub mod domain;
 #[cfg(xen)]
 pub mod print;

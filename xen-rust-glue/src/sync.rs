@@ -205,6 +205,7 @@ pub mod raw {
     impl ReadGuard {
         /// # Safety
         /// `l` points to an initialised `rwlock_t` that outlives the guard.
+        #[inline(always)]
         pub unsafe fn lock(l: *mut b::rwlock_t) -> Self {
             // SAFETY: guaranteed by the caller.
             unsafe { b::oxx_read_lock(l) };
@@ -215,6 +216,7 @@ pub mod raw {
         ///
         /// # Safety
         /// As [`ReadGuard::lock`].
+        #[inline(always)]
         pub unsafe fn try_lock(l: *mut b::rwlock_t) -> Option<Self> {
             // SAFETY: guaranteed by the caller.
             unsafe { b::oxx_read_trylock(l) }.then_some(Self { l, flags: None })
@@ -222,6 +224,7 @@ pub mod raw {
 
         /// # Safety
         /// As [`ReadGuard::lock`].
+        #[inline(always)]
         pub unsafe fn lock_irqsave(l: *mut b::rwlock_t) -> Self {
             // SAFETY: guaranteed by the caller.
             let f = unsafe { b::oxx_read_lock_irqsave(l) };
@@ -230,6 +233,7 @@ pub mod raw {
     }
 
     impl Drop for ReadGuard {
+        #[inline(always)]
         fn drop(&mut self) {
             match self.flags {
                 // SAFETY: this guard took the read lock (irqsave) and releases it once.
@@ -243,6 +247,7 @@ pub mod raw {
     impl WriteGuard {
         /// # Safety
         /// `l` points to an initialised `rwlock_t` that outlives the guard.
+        #[inline(always)]
         pub unsafe fn lock(l: *mut b::rwlock_t) -> Self {
             // SAFETY: guaranteed by the caller.
             unsafe { b::oxx_write_lock(l) };
@@ -251,6 +256,7 @@ pub mod raw {
 
         /// # Safety
         /// As [`WriteGuard::lock`].
+        #[inline(always)]
         pub unsafe fn lock_irqsave(l: *mut b::rwlock_t) -> Self {
             // SAFETY: guaranteed by the caller.
             let f = unsafe { b::oxx_write_lock_irqsave(l) };
@@ -259,6 +265,7 @@ pub mod raw {
     }
 
     impl Drop for WriteGuard {
+        #[inline(always)]
         fn drop(&mut self) {
             match self.flags {
                 // SAFETY: this guard took the write lock (irqsave) and releases it once.
