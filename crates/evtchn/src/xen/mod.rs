@@ -160,6 +160,7 @@ pub struct XenChanWrite {
 }
 
 impl ChannelWrite<XenDom> for XenChanWrite {
+    #[inline(always)]
     fn set_state(&mut self, s: State<XenDom>) {
         let p = self.c.raw();
         // SAFETY: we hold the channel's write lock (self._g); invariant 2. Readers without the
@@ -196,6 +197,7 @@ impl Channel<XenDom> for XenChan {
         // SAFETY: invariant 2; `port` is written once when the bucket is made.
         unsafe { (*self.raw()).port }
     }
+    #[inline(always)]
     fn state(self) -> State<XenDom> {
         let p = self.raw();
         // SAFETY: invariant 2; callers hold the event lock or the channel lock, as C's
@@ -230,11 +232,13 @@ impl Channel<XenDom> for XenChan {
     fn order_key(self) -> usize {
         self.raw() as usize
     }
+    #[inline(always)]
     fn write(self) -> XenChanWrite {
         // SAFETY: the lock is initialised when the bucket is made and lives with it (inv. 2/3).
         let g = unsafe { raw::WriteGuard::lock(self.lock_ptr()) };
         XenChanWrite { c: self, _g: g }
     }
+    #[inline(always)]
     fn read(self) -> raw::ReadGuard {
         // SAFETY: as in write().
         unsafe { raw::ReadGuard::lock(self.lock_ptr()) }
@@ -270,6 +274,7 @@ impl Domain for XenDom {
             abi::EVTCHN_FIFO_NR_CHANNELS
         }
     }
+    #[inline(always)]
     fn chan(self, port: Port) -> Option<XenChan> {
         if port >= self.valid_ports() {
             return None;
@@ -354,10 +359,12 @@ impl Domain for XenDom {
         // SAFETY: as above; i < NR_VIRQS; write_atomic.
         unsafe { addr_of_mut!((*v).virq_to_evtchn[i]).write_volatile(port) }
     }
+    #[inline(always)]
     fn event_lock(self) -> raw::WriteGuard {
         // SAFETY: invariant 1; d->event_lock is initialised by evtchn_init.
         unsafe { raw::WriteGuard::lock(addr_of_mut!((*self.ptr()).event_lock)) }
     }
+    #[inline(always)]
     fn event_read_lock(self) -> raw::ReadGuard {
         // SAFETY: as event_lock().
         unsafe { raw::ReadGuard::lock(addr_of_mut!((*self.ptr()).event_lock)) }
