@@ -601,7 +601,7 @@ impl Env for XenEnv {
     }
     fn lookup(&self, id: DomId) -> Option<DomainLock> {
         // SAFETY: any domid is accepted; NULL or an RCU-locked domain comes back.
-        let d = unsafe { b::oxx_rcu_lock_domain_by_any_id(id) };
+        let d = unsafe { b::rcu_lock_domain_by_any_id(id) };
         NonNull::new(d).map(|d| DomainLock(XenDom(d)))
     }
     fn hold(&self, d: XenDom) -> DomainLock {
