@@ -14,20 +14,61 @@ unsafe extern "C" {
     /// `DEFINE_PER_CPU(struct vcpu *, curr_vcpu)` (arch/arm/domain.c): CPU 0's copy; CPU
     /// n's copy is at this address plus `__per_cpu_offset[n]`, which Xen keeps in TPIDR_EL2.
     static per_cpu__curr_vcpu: *mut b::vcpu;
+    /// `DEFINE_PER_CPU(unsigned int, guest_safe_atomic_max)` (arch/arm/guest_atomics.c).
+    static per_cpu__guest_safe_atomic_max: core::ffi::c_uint;
+    /// arch/arm/arm64/lib/bitops.c: false if `max_try` attempts did not complete the op.
+    fn test_and_set_bit_timeout(
+        nr: core::ffi::c_int,
+        p: *mut core::ffi::c_void,
+        oldbit: *mut core::ffi::c_int,
+        max_try: core::ffi::c_uint,
+    ) -> bool;
+}
+
+/// `this_cpu(var)` for CPU 0's copy at `var0`: this CPU's copy.
+///
+/// # Safety
+/// `var0` is the address of a `DEFINE_PER_CPU` variable of type `T`, which this CPU has
+/// initialised.
+#[inline(always)]
+unsafe fn this_cpu<T: Copy>(var0: *const T) -> T {
+    let offset: usize;
+    // SAFETY: reads TPIDR_EL2, which Xen sets to this CPU's per-CPU offset at start of day
+    // and never changes (asm/percpu.h: this_cpu() uses the same register); no memory access.
+    unsafe {
+        core::arch::asm!("mrs {}, tpidr_el2", out(reg) offset,
+                         options(nomem, nostack, preserves_flags))
+    };
+    // SAFETY: var0 + the offset is this CPU's slot (RELOC_HIDE in this_cpu()), initialised
+    // by the caller's guarantee; a plain aligned read as C's.
+    unsafe { *((var0 as usize).wrapping_add(offset) as *const T) }
 }
 
 /// `current` (`this_cpu(curr_vcpu)`): the vCPU this pCPU runs, whose hypercall we serve.
 #[inline(always)]
 pub fn current_vcpu() -> *mut b::vcpu {
-    let offset: usize;
-    // SAFETY: reads TPIDR_EL2, which Xen sets to this CPU's per-CPU offset at start of day
-    // and never changes (asm/percpu.h: this_cpu() uses the same register); no memory access.
-    unsafe { core::arch::asm!("mrs {}, tpidr_el2", out(reg) offset, options(nomem, nostack, preserves_flags)) };
-    // SAFETY: per_cpu__curr_vcpu + the offset is this CPU's curr_vcpu slot (RELOC_HIDE in
-    // this_cpu()), always written before a guest runs; a plain aligned pointer read as C's.
+    // SAFETY: curr_vcpu is a per-CPU `struct vcpu *`, written before any guest runs.
+    unsafe { this_cpu(core::ptr::addr_of!(per_cpu__curr_vcpu)) }
+}
+
+/// asm/guest_atomics.h's `guest_test_and_set_bit(d, nr, p)`: bounded attempts first
+/// (XSA-295); when a guest keeps the word busy past them, the C helper pauses the domain and
+/// completes the operation, as C does.
+///
+/// # Safety
+/// `d` is a live domain and `p` points to guest-shared memory with more than `nr` bits,
+/// mapped for as long as the call lasts.
+#[inline(always)]
+pub unsafe fn guest_test_and_set_bit(d: *mut b::domain, nr: u32, p: *mut u64) -> bool {
+    let mut old: core::ffi::c_int = 0;
+    // SAFETY: the caller's guarantees; guest_safe_atomic_max is a per-CPU unsigned int set
+    // at CPU bring-up.
     unsafe {
-        let slot = (core::ptr::addr_of!(per_cpu__curr_vcpu) as usize).wrapping_add(offset);
-        *(slot as *const *mut b::vcpu)
+        let max = this_cpu(core::ptr::addr_of!(per_cpu__guest_safe_atomic_max));
+        if test_and_set_bit_timeout(nr as _, p.cast(), &mut old, max) {
+            return old != 0;
+        }
+        b::oxx_guest_test_and_set_bit(d, nr, p.cast())
     }
 }
 

@@ -498,7 +498,10 @@ impl TwoLevelBits for Xen2L {
     }
     fn test_and_set_pending(&self, port: Port) -> bool {
         // SAFETY: live domain; port < 4096 (the caller's channel is valid under 2L).
-        unsafe { b::oxx_evtchn_2l_test_and_set_pending(self.d.ptr(), port) }
+        unsafe {
+            let d = self.d.ptr();
+            cpu::guest_test_and_set_bit(d, port, (*(*d).shared_info).evtchn_pending.as_mut_ptr())
+        }
     }
     fn test_pending(&self, port: Port) -> bool {
         // SAFETY: live domain, whose shared_info page lives as long as it; port < 4096 bits
@@ -523,7 +526,10 @@ impl TwoLevelBits for Xen2L {
             return true; // no such vCPU: nothing to notify
         }
         // SAFETY: live vCPU; word < 64.
-        unsafe { b::oxx_evtchn_2l_test_and_set_sel(v, word) }
+        unsafe {
+            let sel = addr_of_mut!((*(*v).vcpu_info).evtchn_pending_sel);
+            cpu::guest_test_and_set_bit((*v).domain, word, sel)
+        }
     }
     fn mark_events_pending(&self, vcpu: u32) {
         let v = self.d.vcpu_ptr(vcpu);
