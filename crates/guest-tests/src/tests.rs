@@ -377,6 +377,11 @@ pub static TESTS: &[Test] = &[
         "time each 2-level event channel op over n calls (n=N, default 10000)",
         crate::bench::evtchn_2l,
     ),
+    Test::new(
+        "bench-evtchn-fifo",
+        "time each FIFO event channel op over n calls (n=N, default 10000)",
+        crate::bench::evtchn_fifo,
+    ),
     // ---- end benchmarks ----
 ];
 
