@@ -59,16 +59,16 @@ pub fn current_vcpu() -> *mut b::vcpu {
 /// `d` is a live domain and `p` points to guest-shared memory with more than `nr` bits,
 /// mapped for as long as the call lasts.
 #[inline(always)]
-pub unsafe fn guest_test_and_set_bit(d: *mut b::domain, nr: u32, p: *mut u64) -> bool {
+pub unsafe fn guest_test_and_set_bit(d: *mut b::domain, nr: u32, p: *mut core::ffi::c_void) -> bool {
     let mut old: core::ffi::c_int = 0;
     // SAFETY: the caller's guarantees; guest_safe_atomic_max is a per-CPU unsigned int set
     // at CPU bring-up.
     unsafe {
         let max = this_cpu(core::ptr::addr_of!(per_cpu__guest_safe_atomic_max));
-        if test_and_set_bit_timeout(nr as _, p.cast(), &mut old, max) {
+        if test_and_set_bit_timeout(nr as _, p, &mut old, max) {
             return old != 0;
         }
-        b::oxx_guest_test_and_set_bit(d, nr, p.cast())
+        b::oxx_guest_test_and_set_bit(d, nr, p)
     }
 }
 

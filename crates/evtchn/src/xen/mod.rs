@@ -387,6 +387,9 @@ impl Domain for XenDom {
             let port = unsafe { (*c.raw()).port };
             return twol::set_pending(&self.bits(), vcpu, port);
         }
+        if fifo::is_fifo(self) {
+            return fifo::set_pending(self.vcpu_ptr(vcpu), c.raw());
+        }
         // SAFETY: live domain, channel and vCPU; event.h's evtchn_port_set_pending().
         unsafe { b::oxx_evtchn_port_set_pending(self.ptr(), vcpu, c.raw()) }
     }
@@ -403,6 +406,10 @@ impl Domain for XenDom {
             // SAFETY: live channel (invariant 2).
             let (vcpu, port) = unsafe { ((*c.raw()).notify_vcpu_id as u32, (*c.raw()).port) };
             return twol::unmask(&self.bits(), vcpu, port);
+        }
+        if usable(c) && fifo::is_fifo(self) {
+            // SAFETY: live domain and channel, under the channel's lock (as C's caller).
+            return unsafe { fifo::fifo_unmask(self.ptr(), c.raw()) };
         }
         // SAFETY: live domain and channel.
         unsafe { b::oxx_evtchn_port_unmask(self.ptr(), c.raw()) }
@@ -500,7 +507,7 @@ impl TwoLevelBits for Xen2L {
         // SAFETY: live domain; port < 4096 (the caller's channel is valid under 2L).
         unsafe {
             let d = self.d.ptr();
-            cpu::guest_test_and_set_bit(d, port, (*(*d).shared_info).evtchn_pending.as_mut_ptr())
+            cpu::guest_test_and_set_bit(d, port, (*(*d).shared_info).evtchn_pending.as_mut_ptr().cast())
         }
     }
     fn test_pending(&self, port: Port) -> bool {
@@ -528,7 +535,7 @@ impl TwoLevelBits for Xen2L {
         // SAFETY: live vCPU; word < 64.
         unsafe {
             let sel = addr_of_mut!((*(*v).vcpu_info).evtchn_pending_sel);
-            cpu::guest_test_and_set_bit((*v).domain, word, sel)
+            cpu::guest_test_and_set_bit((*v).domain, word, sel.cast())
         }
     }
     fn mark_events_pending(&self, vcpu: u32) {
