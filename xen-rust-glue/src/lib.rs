@@ -30,5 +30,7 @@ mod panic;
 pub mod selftest;
 #[cfg(xen)]
 pub mod static_shm;
+#[cfg(xen)]
+pub mod xsm;
 
 pub use errno::Errno;

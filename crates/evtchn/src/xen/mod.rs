@@ -427,23 +427,23 @@ impl Domain for XenDom {
     }
     fn xsm_unbound(self, c: XenChan, remote: DomId) -> Result<(), Errno> {
         // SAFETY: live domain and channel.
-        errno(unsafe { b::oxx_xsm_evtchn_unbound(self.ptr(), c.raw(), remote) })
+        errno(unsafe { xen_rust_glue::xsm::evtchn_unbound(self.ptr(), c.raw(), remote) })
     }
     fn xsm_interdomain(self, lc: XenChan, rd: XenDom, rc: XenChan) -> Result<(), Errno> {
         // SAFETY: live domains and channels.
-        errno(unsafe { b::oxx_xsm_evtchn_interdomain(self.ptr(), lc.raw(), rd.ptr(), rc.raw()) })
+        errno(unsafe { xen_rust_glue::xsm::evtchn_interdomain(self.ptr(), lc.raw(), rd.ptr(), rc.raw()) })
     }
     fn xsm_send(self, c: XenChan) -> Result<(), Errno> {
         // SAFETY: live domain and channel.
-        errno(unsafe { b::oxx_xsm_evtchn_send(self.ptr(), c.raw()) })
+        errno(unsafe { xen_rust_glue::xsm::evtchn_send(self.ptr(), c.raw()) })
     }
     fn xsm_status(self, c: XenChan) -> Result<(), Errno> {
         // SAFETY: live domain and channel.
-        errno(unsafe { b::oxx_xsm_evtchn_status(self.ptr(), c.raw()) })
+        errno(unsafe { xen_rust_glue::xsm::evtchn_status(self.ptr(), c.raw()) })
     }
     fn xsm_close_post(self, c: XenChan) {
         // SAFETY: live channel.
-        unsafe { b::oxx_xsm_evtchn_close_post(c.raw()) }
+        unsafe { xen_rust_glue::xsm::evtchn_close_post(c.raw()) }
     }
 }
 
