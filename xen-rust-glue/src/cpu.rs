@@ -17,6 +17,13 @@ unsafe extern "C" {
     /// `DEFINE_PER_CPU(unsigned int, guest_safe_atomic_max)` (arch/arm/guest_atomics.c).
     static per_cpu__guest_safe_atomic_max: core::ffi::c_uint;
     /// arch/arm/arm64/lib/bitops.c: false if `max_try` attempts did not complete the op.
+    fn set_bit_timeout(nr: core::ffi::c_int, p: *mut core::ffi::c_void, max_try: core::ffi::c_uint)
+        -> bool;
+    fn clear_bit_timeout(
+        nr: core::ffi::c_int,
+        p: *mut core::ffi::c_void,
+        max_try: core::ffi::c_uint,
+    ) -> bool;
     fn test_and_set_bit_timeout(
         nr: core::ffi::c_int,
         p: *mut core::ffi::c_void,
@@ -144,4 +151,63 @@ pub unsafe fn bitmap_empty(map: *const u64, bits: u32) -> bool {
         }
     }
     true
+}
+
+/// asm/guest_atomics.h's `guest_set_bit(d, nr, p)` (bounded first, as
+/// [`guest_test_and_set_bit`]).
+///
+/// # Safety
+/// As [`guest_test_and_set_bit`].
+#[inline(always)]
+pub unsafe fn guest_set_bit(d: *mut b::domain, nr: u32, p: *mut core::ffi::c_void) {
+    // SAFETY: as guest_test_and_set_bit().
+    unsafe {
+        let max = this_cpu(core::ptr::addr_of!(per_cpu__guest_safe_atomic_max));
+        if !set_bit_timeout(nr as _, p, max) {
+            b::oxx_guest_set_bit(d, nr, p);
+        }
+    }
+}
+
+/// asm/guest_atomics.h's `guest_clear_bit(d, nr, p)`.
+///
+/// # Safety
+/// As [`guest_test_and_set_bit`].
+#[inline(always)]
+pub unsafe fn guest_clear_bit(d: *mut b::domain, nr: u32, p: *mut core::ffi::c_void) {
+    // SAFETY: as guest_test_and_set_bit().
+    unsafe {
+        let max = this_cpu(core::ptr::addr_of!(per_cpu__guest_safe_atomic_max));
+        if !clear_bit_timeout(nr as _, p, max) {
+            b::oxx_guest_clear_bit(d, nr, p);
+        }
+    }
+}
+
+/// Xen's arm64 `cmpxchg(p, old, new)` on 32 bits: full barriers around an exclusive
+/// load/compare/store loop (asm/arm64/cmpxchg.h, __cmpxchg_mb); returns the value seen.
+///
+/// # Safety
+/// `p` is a valid, 4-byte aligned u32 for the duration of the call.
+#[inline(always)]
+pub unsafe fn cmpxchg32(p: *mut u32, old: u32, new: u32) -> u32 {
+    let seen: u32;
+    // SAFETY: the caller's pointer; the asm only touches *p, atomically.
+    unsafe {
+        core::arch::asm!(
+            "dmb ish",
+            "2:",
+            "ldxr {seen:w}, [{p}]",
+            "cmp {seen:w}, {old:w}",
+            "b.ne 3f",
+            "stxr {fail:w}, {new:w}, [{p}]",
+            "cbnz {fail:w}, 2b",
+            "3:",
+            "dmb ish",
+            p = in(reg) p, old = in(reg) old, new = in(reg) new,
+            seen = out(reg) seen, fail = out(reg) _,
+            options(nostack),
+        )
+    };
+    seen
 }

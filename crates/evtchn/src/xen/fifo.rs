@@ -91,15 +91,23 @@ impl EventWord for Word {
     }
     fn cmpxchg(&self, old: u32, new: u32) -> u32 {
         // SAFETY: as Word::test().
-        unsafe { b::oxx_cmpxchg32(self.p, old, new) }
+        unsafe { xen_rust_glue::cpu::cmpxchg32(self.p, old, new) }
     }
     fn set_bits(&self, bits: FifoWord) {
         // SAFETY: as Word::test().
-        unsafe { b::oxx_guest_set_bit(self.d.ptr(), bits.bits().trailing_zeros(), self.p.cast()) }
+        unsafe {
+            xen_rust_glue::cpu::guest_set_bit(self.d.ptr(), bits.bits().trailing_zeros(), self.p.cast())
+        }
     }
     fn clear_bits(&self, bits: FifoWord) {
         // SAFETY: as Word::test().
-        unsafe { b::oxx_guest_clear_bit(self.d.ptr(), bits.bits().trailing_zeros(), self.p.cast()) }
+        unsafe {
+            xen_rust_glue::cpu::guest_clear_bit(
+                self.d.ptr(),
+                bits.bits().trailing_zeros(),
+                self.p.cast(),
+            )
+        }
     }
 }
 
