@@ -455,77 +455,59 @@ pub extern "C" fn do_event_channel_op(cmd: c_int, arg: GuestHandleVoid) -> c_lon
     }
 }
 
-/// One out-of-line function per operation (see [`outlined`]).
-#[inline(never)]
-fn outlined<F: FnOnce() -> Result<c_long, Errno>>(op: F) -> Result<c_long, Errno> {
-    op()
-}
-
-/// One arm per operation, each in its own function: inlined into one body they made the
-/// dispatcher save and restore every callee-saved register (and reserve ~500 bytes of stack)
-/// for every hypercall, ~12 instructions more than C's per call (ci/bench-profile).
-/// Copy-in failures are `EFAULT` before anything happens, copy-out failures `EFAULT` after (as C: "cleaning up here would be a mess").
+/// One arm per operation; copy-in failures are `EFAULT` before anything happens, copy-out
+/// failures `EFAULT` after (as C: "cleaning up here would be a mess").
 fn dispatch(cmd: Cmd, arg: u64) -> Result<c_long, Errno> {
     let env = XenEnv;
     match cmd {
-        Cmd::AllocUnbound => outlined(|| {
+        Cmd::AllocUnbound => {
             let mut a: abi::AllocUnbound = read_arg(arg)?;
             a.port = ops::alloc_unbound(&env, a.dom, a.remote_dom, 0)?;
             write_arg(arg, &a)?;
-            Ok(0)
-        }),
-        Cmd::BindInterdomain => outlined(|| {
+        }
+        Cmd::BindInterdomain => {
             let mut a: abi::BindInterdomain = read_arg(arg)?;
             a.local_port =
                 ops::bind_interdomain(&env, env.current(), a.remote_dom, a.remote_port, 0)?;
             write_arg(arg, &a)?;
-            Ok(0)
-        }),
-        Cmd::BindVirq => outlined(|| {
+        }
+        Cmd::BindVirq => {
             let mut a: abi::BindVirq = read_arg(arg)?;
             a.port = ops::bind_virq(&env, a.virq, a.vcpu, 0)?;
             write_arg(arg, &a)?;
-            Ok(0)
-        }),
-        Cmd::BindIpi => outlined(|| {
+        }
+        Cmd::BindIpi => {
             let mut a: abi::BindIpi = read_arg(arg)?;
             a.port = ops::bind_ipi(&env, a.vcpu)?;
             write_arg(arg, &a)?;
-            Ok(0)
-        }),
-        Cmd::BindPirq => outlined(|| {
+        }
+        Cmd::BindPirq => {
             let a: abi::BindPirq = read_arg(arg)?;
             bind_pirq(&env, a.pirq)?;
-            Ok(0)
-        }),
-        Cmd::Close => outlined(|| {
+        }
+        Cmd::Close => {
             let a: abi::PortArg = read_arg(arg)?;
             ops::close(&env, env.current(), a.port, true)?;
-            Ok(0)
-        }),
-        Cmd::Send => outlined(|| {
+        }
+        Cmd::Send => {
             let a: abi::PortArg = read_arg(arg)?;
             ops::send(&env, env.current(), a.port)?;
-            Ok(0)
-        }),
-        Cmd::Status => outlined(|| {
+        }
+        Cmd::Status => {
             let mut a: abi::Status = read_arg(arg)?;
             let s = ops::status(&env, a.dom, a.port)?;
             s.apply(&mut a);
             write_arg(arg, &a)?;
-            Ok(0)
-        }),
-        Cmd::BindVcpu => outlined(|| {
+        }
+        Cmd::BindVcpu => {
             let a: abi::BindVcpu = read_arg(arg)?;
             ops::bind_vcpu(&env, a.port, a.vcpu)?;
-            Ok(0)
-        }),
-        Cmd::Unmask => outlined(|| {
+        }
+        Cmd::Unmask => {
             let a: abi::PortArg = read_arg(arg)?;
             ops::unmask(&env, a.port)?;
-            Ok(0)
-        }),
-        Cmd::Reset { resuming } => outlined(|| {
+        }
+        Cmd::Reset { resuming } => {
             let a: abi::Reset = read_arg(arg)?;
             let d = env.lookup(a.dom).ok_or(Errno::ESRCH)?;
             env.xsm_reset(*d)?;
@@ -540,26 +522,23 @@ fn dispatch(cmd: Cmd, arg: u64) -> Result<c_long, Errno> {
                 }
                 Err(e) => return Err(e),
             }
-            Ok(0)
-        }),
-        Cmd::InitControl => outlined(|| {
+        }
+        Cmd::InitControl => {
             let mut a: abi::InitControl = read_arg(arg)?;
             a.link_bits = abi::EVTCHN_FIFO_LINK_BITS;
             super::fifo::init_control(env.current(), a.control_gfn, a.offset, a.vcpu)?;
             write_arg(arg, &a)?;
-            Ok(0)
-        }),
-        Cmd::ExpandArray => outlined(|| {
+        }
+        Cmd::ExpandArray => {
             let a: abi::ExpandArray = read_arg(arg)?;
             super::fifo::expand_array(env.current(), a.array_gfn)?;
-            Ok(0)
-        }),
-        Cmd::SetPriority => outlined(|| {
+        }
+        Cmd::SetPriority => {
             let a: abi::SetPriority = read_arg(arg)?;
             ops::set_priority(&env, a.port, a.priority)?;
-            Ok(0)
-        }),
+        }
     }
+    Ok(0)
 }
 
 /// `evtchn_bind_pirq()` on Arm: `EINVAL` above `d->nr_pirqs`; otherwise a port is taken and
