@@ -17,8 +17,11 @@ unsafe extern "C" {
     /// `DEFINE_PER_CPU(unsigned int, guest_safe_atomic_max)` (arch/arm/guest_atomics.c).
     static per_cpu__guest_safe_atomic_max: core::ffi::c_uint;
     /// arch/arm/arm64/lib/bitops.c: false if `max_try` attempts did not complete the op.
-    fn set_bit_timeout(nr: core::ffi::c_int, p: *mut core::ffi::c_void, max_try: core::ffi::c_uint)
-        -> bool;
+    fn set_bit_timeout(
+        nr: core::ffi::c_int,
+        p: *mut core::ffi::c_void,
+        max_try: core::ffi::c_uint,
+    ) -> bool;
     fn clear_bit_timeout(
         nr: core::ffi::c_int,
         p: *mut core::ffi::c_void,
@@ -66,7 +69,11 @@ pub fn current_vcpu() -> *mut b::vcpu {
 /// `d` is a live domain and `p` points to guest-shared memory with more than `nr` bits,
 /// mapped for as long as the call lasts.
 #[inline(always)]
-pub unsafe fn guest_test_and_set_bit(d: *mut b::domain, nr: u32, p: *mut core::ffi::c_void) -> bool {
+pub unsafe fn guest_test_and_set_bit(
+    d: *mut b::domain,
+    nr: u32,
+    p: *mut core::ffi::c_void,
+) -> bool {
     let mut old: core::ffi::c_int = 0;
     // SAFETY: the caller's guarantees; guest_safe_atomic_max is a per-CPU unsigned int set
     // at CPU bring-up.

@@ -57,7 +57,10 @@ pub unsafe fn evtchn_interdomain(
     hook!(
         evtchn_interdomain,
         unsafe { b::oxx_xsm_evtchn_interdomain(d1, chn1, d2, chn2) },
-        d1, chn1, d2, chn2
+        d1,
+        chn1,
+        d2,
+        chn2
     )
 }
 

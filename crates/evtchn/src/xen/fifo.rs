@@ -96,7 +96,11 @@ impl EventWord for Word {
     fn set_bits(&self, bits: FifoWord) {
         // SAFETY: as Word::test().
         unsafe {
-            xen_rust_glue::cpu::guest_set_bit(self.d.ptr(), bits.bits().trailing_zeros(), self.p.cast())
+            xen_rust_glue::cpu::guest_set_bit(
+                self.d.ptr(),
+                bits.bits().trailing_zeros(),
+                self.p.cast(),
+            )
         }
     }
     fn clear_bits(&self, bits: FifoWord) {
@@ -251,7 +255,9 @@ pub(super) fn set_pending(v: *mut b::vcpu, c: *mut b::evtchn) {
         let cb = fv.control_block.load(Ordering::Acquire);
         // SAFETY: cb is the mapped control block; `ready` is its first word.
         if !cb.is_null()
-            && !unsafe { xen_rust_glue::cpu::guest_test_and_set_bit(d.ptr(), q_prio as u32, cb.cast()) }
+            && !unsafe {
+                xen_rust_glue::cpu::guest_test_and_set_bit(d.ptr(), q_prio as u32, cb.cast())
+            }
         {
             // SAFETY: live vCPU.
             unsafe { b::oxx_vcpu_mark_events_pending(v) };

@@ -431,7 +431,9 @@ impl Domain for XenDom {
     }
     fn xsm_interdomain(self, lc: XenChan, rd: XenDom, rc: XenChan) -> Result<(), Errno> {
         // SAFETY: live domains and channels.
-        errno(unsafe { xen_rust_glue::xsm::evtchn_interdomain(self.ptr(), lc.raw(), rd.ptr(), rc.raw()) })
+        errno(unsafe {
+            xen_rust_glue::xsm::evtchn_interdomain(self.ptr(), lc.raw(), rd.ptr(), rc.raw())
+        })
     }
     fn xsm_send(self, c: XenChan) -> Result<(), Errno> {
         // SAFETY: live domain and channel.
@@ -507,7 +509,11 @@ impl TwoLevelBits for Xen2L {
         // SAFETY: live domain; port < 4096 (the caller's channel is valid under 2L).
         unsafe {
             let d = self.d.ptr();
-            cpu::guest_test_and_set_bit(d, port, (*(*d).shared_info).evtchn_pending.as_mut_ptr().cast())
+            cpu::guest_test_and_set_bit(
+                d,
+                port,
+                (*(*d).shared_info).evtchn_pending.as_mut_ptr().cast(),
+            )
         }
     }
     fn test_pending(&self, port: Port) -> bool {

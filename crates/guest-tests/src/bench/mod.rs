@@ -56,7 +56,11 @@ impl Bench {
         }
     }
 
-    fn run(&mut self, op: &'static str, mut body: impl FnMut() -> Result<(), (&'static str, Errno)>) {
+    fn run(
+        &mut self,
+        op: &'static str,
+        mut body: impl FnMut() -> Result<(), (&'static str, Errno)>,
+    ) {
         let mut best = u64::MAX;
         for _ in 0..REPEATS {
             if self.failed {
@@ -122,7 +126,13 @@ fn ctx(what: &'static str) -> impl FnOnce(Errno) -> (&'static str, Errno) {
 impl Bench {
     fn new(env: &Env<'_>) -> Self {
         let n = env.arg("n").and_then(|s| s.parse().ok()).unwrap_or(DEFAULT_CALLS);
-        Bench { n, freq: timer::frequency(), failed: false, results: [("", 0, ""); MAX_OPS], count: 0 }
+        Bench {
+            n,
+            freq: timer::frequency(),
+            failed: false,
+            results: [("", 0, ""); MAX_OPS],
+            count: 0,
+        }
     }
 
     /// The empty loop, the empty stopwatch and the null hypercall: what `ci/bench`
@@ -235,7 +245,11 @@ pub fn evtchn_fifo(env: &Env<'_>) {
     let cb = ControlBlock::at(fifo::control_gfn(0), 0);
     let setup = Fifo::new();
     // Zero the control page and event array pages 0 and 1 once (through Fifo), then back to 2L.
-    let first = setup.init_control(0, 0).map(|_| ()).and_then(|()| setup.expand()).and_then(|()| setup.expand());
+    let first = setup
+        .init_control(0, 0)
+        .map(|_| ())
+        .and_then(|()| setup.expand())
+        .and_then(|()| setup.expand());
     if let Err(e) = first.and_then(|()| evtchn::reset(DOMID_SELF)) {
         return xtf_failure!("FIFO set-up: {:?}", e);
     }
