@@ -35,6 +35,13 @@ fn main() {
     // Rebuild when the Xen configuration changes (struct layouts follow it).
     println!("cargo::rerun-if-changed={}", objtree.join("include/generated/autoconf.h").display());
     println!("cargo::rustc-cfg=xen");
+    // CONFIG_XSM: the XSM hooks are calls through xsm_ops (else dummy inlines, see xsm.rs).
+    println!("cargo::rustc-check-cfg=cfg(xen_xsm)");
+    let autoconf = std::fs::read_to_string(objtree.join("include/generated/autoconf.h"))
+        .unwrap_or_default();
+    if autoconf.lines().any(|l| l.trim() == "#define CONFIG_XSM 1") {
+        println!("cargo::rustc-cfg=xen_xsm");
+    }
 
     compile_helpers(&flags);
     generate_bindings(&flags);
@@ -101,10 +108,10 @@ fn generate_bindings(flags: &[String]) {
         .generate_comments(false)
         .allowlist_function("oxx_.*")
         .allowlist_type(
-            "spinlock_t|rwlock_t|domain|vcpu|evtchn|evtchn_port_ops|shared_info|vcpu_info",
+            "spinlock_t|rwlock_t|domain|vcpu|evtchn|evtchn_port_ops|shared_info|vcpu_info|xsm_ops",
         )
         .allowlist_var(
-            "E[A-Z0-9]+|DOMID_.*|EVTCHNOP_.*|ECS_.*|NR_VIRQS|VIRQ_.*|XEN_CONSUMER_BITS|ERESTART",
+            "E[A-Z0-9]+|DOMID_.*|EVTCHNOP_.*|ECS_.*|NR_VIRQS|VIRQ_.*|XEN_CONSUMER_BITS|ERESTART|xsm_ops",
         )
         // struct domain / vcpu / evtchn keep their real C layout (crates/evtchn reads and
         // writes the event channel fields that include/xen/event.h's inlines also use); what

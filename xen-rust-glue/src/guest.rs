@@ -140,13 +140,18 @@ mod copy {
 /// `T`: C's copy does not, and a guest must see the same result from both builds. The range
 /// is checked as bytes (no wrap, length fits) by `GuestRange::<u8>::new`.
 #[cfg(xen)]
+#[inline(always)]
 pub fn read_arg<T: GuestPod>(addr: u64) -> Result<T, Errno> {
     let bytes = GuestRange::<u8>::new(addr, core::mem::size_of::<T>() as u64)?;
     let mut v = core::mem::MaybeUninit::<T>::uninit();
     // SAFETY: `v` is a writable buffer of size_of::<T>() bytes, the length that `bytes`
     // covers; raw_copy_from_guest reads the guest side only and faults cleanly.
     let left = unsafe {
-        crate::bindings::oxx_copy_from_guest(v.as_mut_ptr().cast(), bytes.base(), bytes.byte_len())
+        crate::bindings::raw_copy_from_guest(
+            v.as_mut_ptr().cast(),
+            bytes.base() as *const _,
+            bytes.byte_len(),
+        )
     };
     if left != 0 {
         return Err(Errno::EFAULT);
@@ -157,12 +162,17 @@ pub fn read_arg<T: GuestPod>(addr: u64) -> Result<T, Errno> {
 
 /// Copy a hypercall argument struct back out to `addr` (C: `__copy_to_guest(arg, &x, 1)`).
 #[cfg(xen)]
+#[inline(always)]
 pub fn write_arg<T: GuestPod>(addr: u64, v: &T) -> Result<(), Errno> {
     let bytes = GuestRange::<u8>::new(addr, core::mem::size_of::<T>() as u64)?;
     // SAFETY: `v` is a readable T of byte_len bytes; T: GuestPod has no implicit padding;
     // the guest side is written only by raw_copy_to_guest.
     let left = unsafe {
-        crate::bindings::oxx_copy_to_guest(bytes.base(), (v as *const T).cast(), bytes.byte_len())
+        crate::bindings::raw_copy_to_guest(
+            bytes.base() as *mut _,
+            (v as *const T).cast(),
+            bytes.byte_len(),
+        )
     };
     if left != 0 { Err(Errno::EFAULT) } else { Ok(()) }
 }

@@ -17,6 +17,8 @@ pub mod guest;
 #[cfg(xen)]
 pub mod bindings;
 #[cfg(xen)]
+pub mod cpu;
+#[cfg(xen)]
 pub mod domain;
 #[cfg(xen)]
 mod panic;
@@ -32,5 +34,7 @@ pub mod sync;
 pub mod v4v;
 #[cfg(xen)]
 pub mod xbox;
+#[cfg(xen)]
+pub mod xsm;
 
 pub use errno::Errno;

@@ -190,82 +190,111 @@ pub mod raw {
     use crate::bindings as b;
     use core::ffi::c_ulong;
 
-    /// Holds `read_lock(l)` (or `read_lock_irqsave`).
+    // The plain guards are one pointer wide, so that moving them (returned from a lock
+    // helper, in a tuple from lock_pair) costs a register, not a memcpy; the irqsave variants
+    // carry the saved flags in their own types.
+
+    /// Holds `read_lock(l)`.
     pub struct ReadGuard {
         l: *mut b::rwlock_t,
-        flags: Option<c_ulong>,
     }
 
-    /// Holds `write_lock(l)` (or `write_lock_irqsave`).
+    /// Holds `read_lock_irqsave(l)`.
+    pub struct ReadGuardIrq {
+        l: *mut b::rwlock_t,
+        flags: c_ulong,
+    }
+
+    /// Holds `write_lock(l)`.
     pub struct WriteGuard {
         l: *mut b::rwlock_t,
-        flags: Option<c_ulong>,
+    }
+
+    /// Holds `write_lock_irqsave(l)`.
+    pub struct WriteGuardIrq {
+        l: *mut b::rwlock_t,
+        flags: c_ulong,
     }
 
     impl ReadGuard {
         /// # Safety
         /// `l` points to an initialised `rwlock_t` that outlives the guard.
+        #[inline(always)]
         pub unsafe fn lock(l: *mut b::rwlock_t) -> Self {
             // SAFETY: guaranteed by the caller.
             unsafe { b::oxx_read_lock(l) };
-            Self { l, flags: None }
+            Self { l }
         }
 
         /// `read_trylock()`: `None` if a writer holds it.
         ///
         /// # Safety
         /// As [`ReadGuard::lock`].
+        #[inline(always)]
         pub unsafe fn try_lock(l: *mut b::rwlock_t) -> Option<Self> {
             // SAFETY: guaranteed by the caller.
-            unsafe { b::oxx_read_trylock(l) }.then_some(Self { l, flags: None })
+            unsafe { b::oxx_read_trylock(l) }.then_some(Self { l })
         }
 
         /// # Safety
         /// As [`ReadGuard::lock`].
-        pub unsafe fn lock_irqsave(l: *mut b::rwlock_t) -> Self {
+        #[inline(always)]
+        pub unsafe fn lock_irqsave(l: *mut b::rwlock_t) -> ReadGuardIrq {
             // SAFETY: guaranteed by the caller.
-            let f = unsafe { b::oxx_read_lock_irqsave(l) };
-            Self { l, flags: Some(f) }
+            let flags = unsafe { b::oxx_read_lock_irqsave(l) };
+            ReadGuardIrq { l, flags }
         }
     }
 
     impl Drop for ReadGuard {
+        #[inline(always)]
         fn drop(&mut self) {
-            match self.flags {
-                // SAFETY: this guard took the read lock (irqsave) and releases it once.
-                Some(f) => unsafe { b::oxx_read_unlock_irqrestore(self.l, f) },
-                // SAFETY: this guard took the read lock and releases it once.
-                None => unsafe { b::oxx_read_unlock(self.l) },
-            }
+            // SAFETY: this guard took the read lock and releases it once.
+            unsafe { b::oxx_read_unlock(self.l) }
+        }
+    }
+
+    impl Drop for ReadGuardIrq {
+        #[inline(always)]
+        fn drop(&mut self) {
+            // SAFETY: this guard took the read lock (irqsave) and releases it once.
+            unsafe { b::oxx_read_unlock_irqrestore(self.l, self.flags) }
         }
     }
 
     impl WriteGuard {
         /// # Safety
         /// `l` points to an initialised `rwlock_t` that outlives the guard.
+        #[inline(always)]
         pub unsafe fn lock(l: *mut b::rwlock_t) -> Self {
             // SAFETY: guaranteed by the caller.
             unsafe { b::oxx_write_lock(l) };
-            Self { l, flags: None }
+            Self { l }
         }
 
         /// # Safety
         /// As [`WriteGuard::lock`].
-        pub unsafe fn lock_irqsave(l: *mut b::rwlock_t) -> Self {
+        #[inline(always)]
+        pub unsafe fn lock_irqsave(l: *mut b::rwlock_t) -> WriteGuardIrq {
             // SAFETY: guaranteed by the caller.
-            let f = unsafe { b::oxx_write_lock_irqsave(l) };
-            Self { l, flags: Some(f) }
+            let flags = unsafe { b::oxx_write_lock_irqsave(l) };
+            WriteGuardIrq { l, flags }
         }
     }
 
     impl Drop for WriteGuard {
+        #[inline(always)]
         fn drop(&mut self) {
-            match self.flags {
-                // SAFETY: this guard took the write lock (irqsave) and releases it once.
-                Some(f) => unsafe { b::oxx_write_unlock_irqrestore(self.l, f) },
-                // SAFETY: this guard took the write lock and releases it once.
-                None => unsafe { b::oxx_write_unlock(self.l) },
-            }
+            // SAFETY: this guard took the write lock and releases it once.
+            unsafe { b::oxx_write_unlock(self.l) }
+        }
+    }
+
+    impl Drop for WriteGuardIrq {
+        #[inline(always)]
+        fn drop(&mut self) {
+            // SAFETY: this guard took the write lock (irqsave) and releases it once.
+            unsafe { b::oxx_write_unlock_irqrestore(self.l, self.flags) }
         }
     }
 }

@@ -149,6 +149,7 @@ type Chan<E> = <<E as Env>::Dom as Domain>::Chan;
 /// Lock two channels for writing, lower `order_key` first (C: `double_evtchn_lock`, which
 /// compares pointers). The only way this crate takes two channel locks: the order cannot be
 /// bypassed. The channels must differ.
+#[inline(always)]
 pub fn lock_pair<D, C: Channel<D>>(a: C, b: C) -> (C::Write, C::Write) {
     if a.order_key() < b.order_key() {
         let ga = a.write();
@@ -164,6 +165,7 @@ pub fn lock_pair<D, C: Channel<D>>(a: C, b: C) -> (C::Write, C::Write) {
 /// Both event locks, lower `order_key` first: C orders by domain pointer; we order by the
 /// first channel bucket's address (`order_key` of port 0), same idea, one total order.
 /// With `ld == rd` only one lock is taken.
+#[inline(always)]
 pub fn lock_two_domains<D: Domain>(ld: D, rd: D) -> (D::EventLock, Option<D::EventLock>) {
     if ld == rd {
         return (ld.event_lock(), None);

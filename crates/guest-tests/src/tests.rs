@@ -479,6 +479,11 @@ pub static TESTS: &[Test] = &[
         "Argo throughput: the bench-v4v pattern over Argo",
         crate::v4v::bench::bench_argo,
     ),
+    Test::new(
+        "bench-evtchn-fifo",
+        "time each FIFO event channel op over n calls (n=N, default 10000)",
+        crate::bench::evtchn_fifo,
+    ),
     // ---- end benchmarks ----
     // ---- fuzz suite (src/fuzz/, issue 9) ----
     Test::new(

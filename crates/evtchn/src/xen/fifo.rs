@@ -75,11 +75,12 @@ struct Word {
 impl Word {
     fn test(self, bit: FifoWord) -> bool {
         // SAFETY: p is in a mapped event array page (see the module doc); bits < 32.
-        unsafe { b::oxx_guest_test_bit(self.d.ptr(), bit.bits().trailing_zeros(), self.p.cast()) }
+        // guest_test_bit() is a plain test_bit() on arm: one read of the word.
+        unsafe { self.p.read_volatile() & bit.bits() != 0 }
     }
     fn test_and_set(self, bit: u32) -> bool {
         // SAFETY: as test(); the glue's guest atomics are bounded (XSA-295).
-        unsafe { b::oxx_guest_test_and_set_bit(self.d.ptr(), bit, self.p.cast()) }
+        unsafe { xen_rust_glue::cpu::guest_test_and_set_bit(self.d.ptr(), bit, self.p.cast()) }
     }
 }
 
@@ -90,15 +91,27 @@ impl EventWord for Word {
     }
     fn cmpxchg(&self, old: u32, new: u32) -> u32 {
         // SAFETY: as Word::test().
-        unsafe { b::oxx_cmpxchg32(self.p, old, new) }
+        unsafe { xen_rust_glue::cpu::cmpxchg32(self.p, old, new) }
     }
     fn set_bits(&self, bits: FifoWord) {
         // SAFETY: as Word::test().
-        unsafe { b::oxx_guest_set_bit(self.d.ptr(), bits.bits().trailing_zeros(), self.p.cast()) }
+        unsafe {
+            xen_rust_glue::cpu::guest_set_bit(
+                self.d.ptr(),
+                bits.bits().trailing_zeros(),
+                self.p.cast(),
+            )
+        }
     }
     fn clear_bits(&self, bits: FifoWord) {
         // SAFETY: as Word::test().
-        unsafe { b::oxx_guest_clear_bit(self.d.ptr(), bits.bits().trailing_zeros(), self.p.cast()) }
+        unsafe {
+            xen_rust_glue::cpu::guest_clear_bit(
+                self.d.ptr(),
+                bits.bits().trailing_zeros(),
+                self.p.cast(),
+            )
+        }
     }
 }
 
@@ -152,7 +165,7 @@ fn lock_queues<'a>(
 }
 
 /// C's `evtchn_fifo_set_pending()`.
-fn set_pending(v: *mut b::vcpu, c: *mut b::evtchn) {
+pub(super) fn set_pending(v: *mut b::vcpu, c: *mut b::evtchn) {
     // SAFETY: live vCPU and channel (the caller is Xen through the ops table).
     let (d, port, vid) = unsafe {
         let Some(d) = XenDom::new((*v).domain) else { return };
@@ -242,7 +255,9 @@ fn set_pending(v: *mut b::vcpu, c: *mut b::evtchn) {
         let cb = fv.control_block.load(Ordering::Acquire);
         // SAFETY: cb is the mapped control block; `ready` is its first word.
         if !cb.is_null()
-            && !unsafe { b::oxx_guest_test_and_set_bit(d.ptr(), q_prio as u32, cb.cast()) }
+            && !unsafe {
+                xen_rust_glue::cpu::guest_test_and_set_bit(d.ptr(), q_prio as u32, cb.cast())
+            }
         {
             // SAFETY: live vCPU.
             unsafe { b::oxx_vcpu_mark_events_pending(v) };
@@ -271,7 +286,7 @@ unsafe extern "C" fn fifo_clear_pending(d: *mut b::domain, c: *mut b::evtchn) {
         w.clear_bits(FifoWord::PENDING);
     }
 }
-unsafe extern "C" fn fifo_unmask(d: *mut b::domain, c: *mut b::evtchn) {
+pub(super) unsafe extern "C" fn fifo_unmask(d: *mut b::domain, c: *mut b::evtchn) {
     // SAFETY: live domain and channel (caller).
     let Some(dd) = (unsafe { XenDom::new(d) }) else { return };
     // SAFETY: live channel.
@@ -330,6 +345,14 @@ unsafe extern "C" fn fifo_print_state(d: *mut b::domain, c: *const b::evtchn) {
             }
         }
     }
+}
+
+/// `d` runs the FIFO ABI: its port ops are this table (callers hold the event lock or a
+/// channel lock, as C's readers of d->evtchn_port_ops).
+#[inline(always)]
+pub(super) fn is_fifo(d: XenDom) -> bool {
+    // SAFETY: live domain (invariant 1).
+    unsafe { core::ptr::eq((*d.ptr()).evtchn_port_ops, &EVTCHN_PORT_OPS_FIFO) }
 }
 
 static EVTCHN_PORT_OPS_FIFO: b::evtchn_port_ops = b::evtchn_port_ops {

@@ -27,6 +27,7 @@ use core::sync::atomic::{Ordering, fence};
 use static_assertions::const_assert_eq;
 use xen_rust_glue::Errno;
 use xen_rust_glue::bindings as b;
+use xen_rust_glue::cpu;
 use xen_rust_glue::sync::raw;
 
 const PAGE_SIZE: usize = 4096;
@@ -50,9 +51,9 @@ const_assert_eq!(abi::VIRQ_XENOPROF, b::VIRQ_XENOPROF);
 
 /// C's `array_index_nospec(idx, size)`: `idx` (already checked `< size`) clamped so that a
 /// mispredicted bounds check cannot index out of range under speculation.
+#[inline(always)]
 fn nospec(idx: u32, size: u32) -> usize {
-    // SAFETY: pure arithmetic helper.
-    unsafe { b::oxx_array_index_nospec(idx as _, size as _) as usize }
+    cpu::array_index_nospec(idx as usize, size as usize)
 }
 
 fn errno(rc: core::ffi::c_int) -> Result<(), Errno> {
@@ -82,10 +83,22 @@ impl XenDom {
     }
 
     /// `d->vcpu[id]` (may be NULL for an id below max_vcpus not yet created).
+    #[inline(always)]
     fn vcpu_ptr(self, id: u32) -> *mut b::vcpu {
         // SAFETY: domain_vcpu() bounds-checks id against d->max_vcpus (with array_index_nospec)
         // on a live domain (invariant 1).
-        unsafe { b::oxx_domain_vcpu(self.ptr(), id) }
+        unsafe { cpu::domain_vcpu(self.ptr(), id) }
+    }
+
+    /// The port ops are our own 2-level table (not FIFO's): then the ops are called directly,
+    /// where C calls through `d->evtchn_port_ops` (the same functions, minus an indirect call
+    /// and the C helper around it).
+    #[inline(always)]
+    fn is_2l(self) -> bool {
+        // SAFETY: invariant 1; the ops pointer is written at init or under the event lock
+        // (FIFO's init_control), and callers hold the event lock or a channel lock, as C's
+        // readers of d->evtchn_port_ops do.
+        unsafe { core::ptr::eq((*self.ptr()).evtchn_port_ops, &EVTCHN_PORT_OPS_2L) }
     }
 
     fn max_vcpus(self) -> u32 {
@@ -128,6 +141,12 @@ impl XenChan {
     fn raw(self) -> *mut b::evtchn {
         self.c.as_ptr()
     }
+    /// `chn->state` as one byte (evtchn_usable() reads it without a lock, as here).
+    #[inline(always)]
+    fn state_byte(self) -> u8 {
+        // SAFETY: invariant 2; a byte read.
+        unsafe { addr_of!((*self.raw()).state).read_volatile() }
+    }
     fn lock_ptr(self) -> *mut b::rwlock_t {
         // SAFETY: invariant 2: a live channel; taking a field's address reads nothing.
         unsafe { addr_of_mut!((*self.raw()).lock) }
@@ -141,6 +160,7 @@ pub struct XenChanWrite {
 }
 
 impl ChannelWrite<XenDom> for XenChanWrite {
+    #[inline(always)]
     fn set_state(&mut self, s: State<XenDom>) {
         let p = self.c.raw();
         // SAFETY: we hold the channel's write lock (self._g); invariant 2. Readers without the
@@ -177,6 +197,7 @@ impl Channel<XenDom> for XenChan {
         // SAFETY: invariant 2; `port` is written once when the bucket is made.
         unsafe { (*self.raw()).port }
     }
+    #[inline(always)]
     fn state(self) -> State<XenDom> {
         let p = self.raw();
         // SAFETY: invariant 2; callers hold the event lock or the channel lock, as C's
@@ -211,11 +232,13 @@ impl Channel<XenDom> for XenChan {
     fn order_key(self) -> usize {
         self.raw() as usize
     }
+    #[inline(always)]
     fn write(self) -> XenChanWrite {
         // SAFETY: the lock is initialised when the bucket is made and lives with it (inv. 2/3).
         let g = unsafe { raw::WriteGuard::lock(self.lock_ptr()) };
         XenChanWrite { c: self, _g: g }
     }
+    #[inline(always)]
     fn read(self) -> raw::ReadGuard {
         // SAFETY: as in write().
         unsafe { raw::ReadGuard::lock(self.lock_ptr()) }
@@ -251,6 +274,7 @@ impl Domain for XenDom {
             abi::EVTCHN_FIFO_NR_CHANNELS
         }
     }
+    #[inline(always)]
     fn chan(self, port: Port) -> Option<XenChan> {
         if port >= self.valid_ports() {
             return None;
@@ -335,10 +359,12 @@ impl Domain for XenDom {
         // SAFETY: as above; i < NR_VIRQS; write_atomic.
         unsafe { addr_of_mut!((*v).virq_to_evtchn[i]).write_volatile(port) }
     }
+    #[inline(always)]
     fn event_lock(self) -> raw::WriteGuard {
         // SAFETY: invariant 1; d->event_lock is initialised by evtchn_init.
         unsafe { raw::WriteGuard::lock(addr_of_mut!((*self.ptr()).event_lock)) }
     }
+    #[inline(always)]
     fn event_read_lock(self) -> raw::ReadGuard {
         // SAFETY: as event_lock().
         unsafe { raw::ReadGuard::lock(addr_of_mut!((*self.ptr()).event_lock)) }
@@ -353,14 +379,38 @@ impl Domain for XenDom {
         if self.vcpu_ptr(vcpu).is_null() {
             return;
         }
+        if !usable(c) {
+            return;
+        }
+        if self.is_2l() {
+            // SAFETY: live channel (invariant 2).
+            let port = unsafe { (*c.raw()).port };
+            return twol::set_pending(&self.bits(), vcpu, port);
+        }
+        if fifo::is_fifo(self) {
+            return fifo::set_pending(self.vcpu_ptr(vcpu), c.raw());
+        }
         // SAFETY: live domain, channel and vCPU; event.h's evtchn_port_set_pending().
         unsafe { b::oxx_evtchn_port_set_pending(self.ptr(), vcpu, c.raw()) }
     }
     fn clear_pending(self, c: XenChan) {
+        if usable(c) && self.is_2l() {
+            // SAFETY: live channel (invariant 2).
+            return self.bits().clear_pending(unsafe { (*c.raw()).port });
+        }
         // SAFETY: live domain and channel.
         unsafe { b::oxx_evtchn_port_clear_pending(self.ptr(), c.raw()) }
     }
     fn unmask(self, c: XenChan) {
+        if usable(c) && self.is_2l() {
+            // SAFETY: live channel (invariant 2).
+            let (vcpu, port) = unsafe { ((*c.raw()).notify_vcpu_id as u32, (*c.raw()).port) };
+            return twol::unmask(&self.bits(), vcpu, port);
+        }
+        if usable(c) && fifo::is_fifo(self) {
+            // SAFETY: live domain and channel, under the channel's lock (as C's caller).
+            return unsafe { fifo::fifo_unmask(self.ptr(), c.raw()) };
+        }
         // SAFETY: live domain and channel.
         unsafe { b::oxx_evtchn_port_unmask(self.ptr(), c.raw()) }
     }
@@ -377,24 +427,32 @@ impl Domain for XenDom {
     }
     fn xsm_unbound(self, c: XenChan, remote: DomId) -> Result<(), Errno> {
         // SAFETY: live domain and channel.
-        errno(unsafe { b::oxx_xsm_evtchn_unbound(self.ptr(), c.raw(), remote) })
+        errno(unsafe { xen_rust_glue::xsm::evtchn_unbound(self.ptr(), c.raw(), remote) })
     }
     fn xsm_interdomain(self, lc: XenChan, rd: XenDom, rc: XenChan) -> Result<(), Errno> {
         // SAFETY: live domains and channels.
-        errno(unsafe { b::oxx_xsm_evtchn_interdomain(self.ptr(), lc.raw(), rd.ptr(), rc.raw()) })
+        errno(unsafe {
+            xen_rust_glue::xsm::evtchn_interdomain(self.ptr(), lc.raw(), rd.ptr(), rc.raw())
+        })
     }
     fn xsm_send(self, c: XenChan) -> Result<(), Errno> {
         // SAFETY: live domain and channel.
-        errno(unsafe { b::oxx_xsm_evtchn_send(self.ptr(), c.raw()) })
+        errno(unsafe { xen_rust_glue::xsm::evtchn_send(self.ptr(), c.raw()) })
     }
     fn xsm_status(self, c: XenChan) -> Result<(), Errno> {
         // SAFETY: live domain and channel.
-        errno(unsafe { b::oxx_xsm_evtchn_status(self.ptr(), c.raw()) })
+        errno(unsafe { xen_rust_glue::xsm::evtchn_status(self.ptr(), c.raw()) })
     }
     fn xsm_close_post(self, c: XenChan) {
         // SAFETY: live channel.
-        unsafe { b::oxx_xsm_evtchn_close_post(c.raw()) }
+        unsafe { xen_rust_glue::xsm::evtchn_close_post(c.raw()) }
     }
+}
+
+/// event.h's `evtchn_usable()` (arm has no `arch_evtchn_is_special`).
+#[inline(always)]
+fn usable(c: XenChan) -> bool {
+    c.xen_consumer() == 0 && c.state_byte() > b::ECS_RESERVED as u8
 }
 
 /// C's `alloc_evtchn_bucket()`: a zeroed page of channels numbered from `port`.
@@ -444,24 +502,32 @@ struct Xen2L {
 
 impl TwoLevelBits for Xen2L {
     fn bits_per_word(&self) -> u32 {
-        // SAFETY: live domain.
-        unsafe { b::oxx_bits_per_evtchn_word(self.d.ptr()) }
+        // BITS_PER_EVTCHN_WORD(d) on arm: sizeof(xen_ulong_t) * 8 (no compat guests).
+        (core::mem::size_of::<b::xen_ulong_t>() * 8) as u32
     }
     fn test_and_set_pending(&self, port: Port) -> bool {
         // SAFETY: live domain; port < 4096 (the caller's channel is valid under 2L).
-        unsafe { b::oxx_evtchn_2l_test_and_set_pending(self.d.ptr(), port) }
+        unsafe {
+            let d = self.d.ptr();
+            cpu::guest_test_and_set_bit(
+                d,
+                port,
+                (*(*d).shared_info).evtchn_pending.as_mut_ptr().cast(),
+            )
+        }
     }
     fn test_pending(&self, port: Port) -> bool {
-        // SAFETY: as above.
-        unsafe { b::oxx_evtchn_2l_test_pending(self.d.ptr(), port) }
+        // SAFETY: live domain, whose shared_info page lives as long as it; port < 4096 bits
+        // (64 words of 64); guest_test_bit() is a plain test_bit() on arm.
+        unsafe { cpu::test_bit(port, (*(*self.d.ptr()).shared_info).evtchn_pending.as_ptr()) }
     }
     fn clear_pending(&self, port: Port) {
         // SAFETY: as above.
         unsafe { b::oxx_evtchn_2l_clear_pending(self.d.ptr(), port) }
     }
     fn test_mask(&self, port: Port) -> bool {
-        // SAFETY: as above.
-        unsafe { b::oxx_evtchn_2l_test_mask(self.d.ptr(), port) }
+        // SAFETY: as test_pending().
+        unsafe { cpu::test_bit(port, (*(*self.d.ptr()).shared_info).evtchn_mask.as_ptr()) }
     }
     fn test_and_clear_mask(&self, port: Port) -> bool {
         // SAFETY: as above.
@@ -473,7 +539,10 @@ impl TwoLevelBits for Xen2L {
             return true; // no such vCPU: nothing to notify
         }
         // SAFETY: live vCPU; word < 64.
-        unsafe { b::oxx_evtchn_2l_test_and_set_sel(v, word) }
+        unsafe {
+            let sel = addr_of_mut!((*(*v).vcpu_info).evtchn_pending_sel);
+            cpu::guest_test_and_set_bit((*v).domain, word, sel.cast())
+        }
     }
     fn mark_events_pending(&self, vcpu: u32) {
         let v = self.d.vcpu_ptr(vcpu);
@@ -496,7 +565,7 @@ fn check_pollers(d: XenDom, port: Port) {
         return;
     }
     // SAFETY: `mask` covers n bits.
-    if unsafe { b::oxx_bitmap_empty(mask, n) } {
+    if unsafe { cpu::bitmap_empty(mask.cast(), n) } {
         return;
     }
     // SAFETY: as above.
@@ -547,11 +616,11 @@ impl Env for XenEnv {
 
     fn current(&self) -> XenDom {
         // SAFETY: `current->domain` is live while its vCPU runs this hypercall.
-        XenDom(unsafe { NonNull::new_unchecked(b::oxx_current_domain()) })
+        XenDom(unsafe { NonNull::new_unchecked(cpu::current_domain()) })
     }
     fn lookup(&self, id: DomId) -> Option<DomainLock> {
         // SAFETY: any domid is accepted; NULL or an RCU-locked domain comes back.
-        let d = unsafe { b::oxx_rcu_lock_domain_by_any_id(id) };
+        let d = unsafe { b::rcu_lock_domain_by_any_id(id) };
         NonNull::new(d).map(|d| DomainLock(XenDom(d)))
     }
     fn hold(&self, d: XenDom) -> DomainLock {

@@ -15,7 +15,8 @@
 //! mistake would be worthless), naming the op and the errno.
 
 use core::hint::black_box;
-use xtf::abi::{DOMID_SELF, Errno, EvtchnPort};
+use xtf::abi::{DOMID_SELF, Errno, EventWord, EventWordFlags, EvtchnPort};
+use xtf::guest::fifo::{self, ControlBlock, Fifo};
 use xtf::guest::{evtchn, hypercall, shared_info, timer};
 use xtf::{Env, println, xtf_failure, xtf_success};
 
@@ -55,7 +56,11 @@ impl Bench {
         }
     }
 
-    fn run(&mut self, op: &'static str, mut body: impl FnMut() -> Result<(), (&'static str, Errno)>) {
+    fn run(
+        &mut self,
+        op: &'static str,
+        mut body: impl FnMut() -> Result<(), (&'static str, Errno)>,
+    ) {
         let mut best = u64::MAX;
         for _ in 0..REPEATS {
             if self.failed {
@@ -118,33 +123,46 @@ fn ctx(what: &'static str) -> impl FnOnce(Errno) -> (&'static str, Errno) {
     move |e| (what, e)
 }
 
+impl Bench {
+    fn new(env: &Env<'_>) -> Self {
+        let n = env.arg("n").and_then(|s| s.parse().ok()).unwrap_or(DEFAULT_CALLS);
+        Bench {
+            n,
+            freq: timer::frequency(),
+            failed: false,
+            results: [("", 0, ""); MAX_OPS],
+            count: 0,
+        }
+    }
+
+    /// The empty loop, the empty stopwatch and the null hypercall: what `ci/bench`
+    /// subtracts, and the floor it reports.
+    fn floors(&mut self) {
+        self.run("loop-overhead", || {
+            black_box(0u32);
+            Ok(())
+        });
+        self.run_split("timer-read-overhead", |sw| {
+            sw.start();
+            sw.stop();
+            Ok(())
+        });
+        self.run("null-hypercall", || {
+            hypercall::xen_version().map(|_| ()).map_err(ctx("xen_version"))
+        });
+    }
+}
+
 /// `test=bench-evtchn-2l [n=N]`: every 2-level op that one domain can time on its own.
 pub fn evtchn_2l(env: &Env<'_>) {
-    let n = env.arg("n").and_then(|s| s.parse().ok()).unwrap_or(DEFAULT_CALLS);
-    let mut b = Bench {
-        n,
-        freq: timer::frequency(),
-        failed: false,
-        results: [("", 0, ""); MAX_OPS],
-        count: 0,
-    };
+    let mut b = Bench::new(env);
     let si = match shared_info::map() {
         Ok(si) => si,
         Err(e) => return xtf_failure!("mapping shared_info: {:?}", e),
     };
     // No upcalls: every port stays masked from the guest's point of view unless an op
     // clears it; Xen still does all of its own work (pending bit, vGIC injection).
-
-    b.run("loop-overhead", || {
-        black_box(0u32);
-        Ok(())
-    });
-    b.run_split("timer-read-overhead", |sw| {
-        sw.start();
-        sw.stop();
-        Ok(())
-    });
-    b.run("null-hypercall", || hypercall::xen_version().map(|_| ()).map_err(ctx("xen_version")));
+    b.floors();
 
     // A loopback channel: `local` and `remote` are the two ends, both in this domain.
     let (local, remote) = match loopback() {
@@ -212,4 +230,94 @@ fn loopback() -> Result<(EvtchnPort, EvtchnPort), (&'static str, Errno)> {
     let remote = evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF).map_err(ctx("alloc_unbound"))?;
     let local = evtchn::bind_interdomain(own, remote).map_err(ctx("bind_interdomain"))?;
     Ok((local, remote))
+}
+
+/// `test=bench-evtchn-fifo [n=N]`: the FIFO ABI's ops that one domain can time on its own.
+///
+/// `init_control` and `expand_array` happen once per domain, so each iteration first resets
+/// the domain's event channels (EVTCHNOP_reset: back to 2L, untimed) and re-creates what the
+/// timed op needs. The port ops run on a loopback channel with event array page 0 in place;
+/// the guest plays its part of the ABI between calls (untimed): it clears PENDING and
+/// LINKED as a consumer would, so every send takes the same path.
+pub fn evtchn_fifo(env: &Env<'_>) {
+    let mut b = Bench::new(env);
+    b.floors();
+    let cb = ControlBlock::at(fifo::control_gfn(0), 0);
+    let setup = Fifo::new();
+    // Zero the control page and event array pages 0 and 1 once (through Fifo), then back to 2L.
+    let first = setup
+        .init_control(0, 0)
+        .map(|_| ())
+        .and_then(|()| setup.expand())
+        .and_then(|()| setup.expand());
+    if let Err(e) = first.and_then(|()| evtchn::reset(DOMID_SELF)) {
+        return xtf_failure!("FIFO set-up: {:?}", e);
+    }
+    let reset = || -> Result<(), (&'static str, Errno)> {
+        evtchn::reset(DOMID_SELF).map_err(ctx("reset"))?;
+        cb.clear();
+        Ok(())
+    };
+    b.run_split("init_control", |sw| {
+        reset()?;
+        sw.start();
+        let r = evtchn::init_control(fifo::control_gfn(0), 0, 0);
+        sw.stop();
+        r.map(|_| ()).map_err(ctx("init_control"))
+    });
+    // The second array page: the first is where every port below 1024 lives.
+    b.run_split("expand_array", |sw| {
+        reset()?;
+        evtchn::init_control(fifo::control_gfn(0), 0, 0).map_err(ctx("init_control"))?;
+        evtchn::expand_array(fifo::array_gfn(0)).map_err(ctx("expand_array"))?;
+        sw.start();
+        let r = evtchn::expand_array(fifo::array_gfn(1));
+        sw.stop();
+        r.map_err(ctx("expand_array"))
+    });
+
+    if let Err((what, e)) = reset() {
+        return xtf_failure!("reset: {} {:?}", what, e);
+    }
+    let f = Fifo::new();
+    if let Err(e) = f.init_control(0, 0).map(|_| ()).and_then(|()| f.expand()) {
+        return xtf_failure!("FIFO set-up: {:?}", e);
+    }
+    let (local, remote) = match loopback() {
+        Ok(p) => p,
+        Err((what, e)) => return xtf_failure!("setting up a loopback channel: {} {:?}", what, e),
+    };
+    let idle = EventWord(0);
+    b.run_split("send-fifo-unmasked", |sw| {
+        f.set_word(remote, idle);
+        sw.start();
+        let r = evtchn::send(local);
+        sw.stop();
+        r.map_err(ctx("send"))
+    });
+    b.run_split("send-fifo-masked", |sw| {
+        f.set_word(remote, EventWord(EventWordFlags::MASKED.bits()));
+        sw.start();
+        let r = evtchn::send(local);
+        sw.stop();
+        r.map_err(ctx("send"))
+    });
+    // unmask of a pending event the guest has just unmasked: Xen links it onto the queue.
+    b.run_split("unmask-fifo-pending", |sw| {
+        f.set_word(remote, EventWord(EventWordFlags::PENDING.bits()));
+        sw.start();
+        let r = evtchn::unmask(remote);
+        sw.stop();
+        r.map_err(ctx("unmask"))
+    });
+    b.run("set_priority", || evtchn::set_priority(remote, 7).map_err(ctx("set_priority")));
+    b.run("status-fifo", || evtchn::status(DOMID_SELF, local).map(|_| ()).map_err(ctx("status")));
+    f.set_word(remote, idle);
+    let _ = evtchn::close(local);
+    let _ = evtchn::close(remote);
+    let _ = evtchn::reset(DOMID_SELF);
+    b.print();
+    if !b.failed {
+        xtf_success!();
+    }
 }
