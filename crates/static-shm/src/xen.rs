@@ -12,9 +12,10 @@
 //! (`xen_rust_process_shm`), which prints every error and fails, so the boot stops there.
 //! `xen_rust_alloc_static_evtchn` reports its own errors the same way.
 
+use core::cell::UnsafeCell;
 use core::ffi::{CStr, c_char, c_int, c_void};
 use core::fmt::Write;
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use xen_rust_glue::print::XENLOG_ERR;
 use xen_rust_glue::printk;
@@ -35,6 +36,21 @@ static EARLY: AtomicU8 = AtomicU8::new(0);
 fn neg(e: Errno) -> c_int {
     -(e as c_int)
 }
+
+/// Storage for the checked configuration (64 channels, their 128 endpoints before pairing, 16
+/// regions, 16 domains: ~17 KiB), in `.init.data` rather than on Xen's 32 KiB boot stack;
+/// Xen frees it with the rest of its init memory. Only the boot CPU uses it, from the
+/// `__init` entry points below, one at a time; [`CONFIG_BUSY`] turns a second borrow
+/// (re-entry, which nothing does) into a failure instead of an alias.
+struct BootConfig(UnsafeCell<Config<'static, usize>>);
+
+// SAFETY: the cell is only reached through `with_config`, which takes CONFIG_BUSY first, so
+// no two references to its content exist at once, from any CPU.
+unsafe impl Sync for BootConfig {}
+
+#[unsafe(link_section = ".init.data")]
+static CONFIG: BootConfig = BootConfig(UnsafeCell::new(Config::new()));
+static CONFIG_BUSY: AtomicBool = AtomicBool::new(false);
 
 /// Runs `f` on the checked configuration of the host tree, with the host layout from bootinfo.
 fn with_config<R>(f: impl FnOnce(Result<&Config<'_, usize>, &Errors<'_>>) -> R) -> Option<R> {
@@ -59,10 +75,22 @@ fn with_config<R>(f: impl FnOnce(Result<&Config<'_, usize>, &Errors<'_>>) -> R) 
         }
     }
     let host = HostLayout { ram: &ram[..nram], reserved: &avoid[..navoid] };
-    let mut cfg = Config::new();
+    if CONFIG_BUSY.swap(true, Ordering::Acquire) {
+        return None;
+    }
+    // SAFETY: CONFIG_BUSY gives this call the only reference to the cell's content until it
+    // is released below. `Config<'static, _>` and `Config<'_, _>` differ only in a lifetime
+    // (same layout); the shorter one borrows `fdt`, and no reference outlives this call: `f`'s
+    // result `R` cannot borrow from its argument, and the lists are cleared before release,
+    // so the static never holds a string of a tree that is gone.
+    let cfg: &mut Config<'_, usize> = unsafe { &mut *CONFIG.0.get().cast() };
+    cfg.clear();
     let mut errs = Errors::new();
-    check_into(&fdt, &host, &Limits::default(), &mut cfg, &mut errs);
-    Some(if errs.is_empty() { f(Ok(&cfg)) } else { f(Err(&errs)) })
+    check_into(&fdt, &host, &Limits::default(), cfg, &mut errs);
+    let r = if errs.is_empty() { f(Ok(cfg)) } else { f(Err(&errs)) };
+    cfg.clear();
+    CONFIG_BUSY.store(false, Ordering::Release);
+    Some(r)
 }
 
 fn report(errs: &Errors<'_>) {
