@@ -496,6 +496,11 @@ pub static TESTS: &[Test] = &[
         "the stream on both vCPUs, invariants only (seed=S n=N peers=D1,D2)",
         crate::fuzz::chaos::run,
     ),
+    Test::new(
+        "fuzz-v4v",
+        "every V4V op on 1-2 vCPUs, invariants only (seed=S n=N peers=D1,D2 vcpus=1|2)",
+        crate::fuzz::v4v::run,
+    ),
     // ---- end fuzz suite ----
 ];
 
