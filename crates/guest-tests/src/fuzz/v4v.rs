@@ -48,7 +48,7 @@ const EMPTY_PROTO: u32 = 0xe0e0_0000;
 /// Ring lengths of the two owned rings of each vCPU (one page, two pages, a small one).
 const RING_LENS: [u32; 4] = [4032, 256, 1024, 8128];
 /// Largest payload a stream sends (bounce path below 256 bytes, probed path above).
-const MAX_PAYLOAD: usize = 3000;
+const MAX_PAYLOAD: usize = 4000;
 
 static ME: AtomicU16 = AtomicU16::new(0);
 static N: AtomicU64 = AtomicU64::new(0);
@@ -119,6 +119,8 @@ pub struct V4vFuzzer {
     buf: &'static mut [u8],
     rbuf: &'static mut [u8],
     pub violation: Option<(u64, &'static str, i64)>,
+    /// Which bad-argument case the current step draws (reported with a violation).
+    case: i64,
 }
 
 impl V4vFuzzer {
@@ -155,6 +157,7 @@ impl V4vFuzzer {
             buf: Pages::buffer(1)?,
             rbuf: Pages::buffer(1)?,
             violation: None,
+            case: 0,
         })
     }
 
@@ -169,7 +172,7 @@ impl V4vFuzzer {
     fn check(&mut self, op: Op, r: Result<u64, Errno>, must_fail: bool) -> Result<u64, Errno> {
         self.calls += 1;
         match r {
-            Ok(v) if must_fail => self.fail("bad arguments accepted", v as i64),
+            Ok(_) if must_fail => self.fail("bad arguments accepted; case (op*100 + case [*10^5 + domid])", self.case),
             Err(e) if !allowed(op).contains(&e) => self.fail(
                 match op {
                     Op::Register => "register: errno not in docs/v4v.md",
@@ -301,11 +304,29 @@ impl V4vFuzzer {
                     self.read += 1;
                     let plen = m.header.len.wrapping_sub(16) as usize;
                     if let Some(why) = self.verify(&m.header, plen) {
+                        let r = &self.slots[k].ring;
+                        println!(
+                            "fuzz-v4v bad message: ring port {} len {} at {} next_rx {} tx {} \
+                             header {:?}",
+                            self.slots[k].port,
+                            r.len,
+                            m.at,
+                            m.next_rx,
+                            r.tx_ptr(),
+                            m.header
+                        );
                         self.fail(why, i64::from(m.header.source_domain));
                         return;
                     }
                 }
-                Err(_) => {
+                Err(e) => {
+                    println!(
+                        "fuzz-v4v bad ring: port {} len {} rx {} tx {}: {e:?}",
+                        self.slots[k].port,
+                        self.slots[k].ring.len,
+                        self.slots[k].ring.rx_ptr(),
+                        self.slots[k].ring.tx_ptr()
+                    );
                     self.fail("ring holds a malformed message (bad len or pointers)", 0);
                     return;
                 }
@@ -401,6 +422,7 @@ impl V4vFuzzer {
         let buf = self.buf.as_ptr() as u64;
         let addr_p = |x: &SendAddr| x as *const SendAddr as u64;
         let case = self.rng.below(9);
+        self.case = 300 + case as i64;
         let r = match case {
             // A hostile buffer address.
             0 => {
@@ -491,6 +513,7 @@ impl V4vFuzzer {
 
     fn unregister_own(&mut self) {
         let k = self.slot();
+        self.case = 200;
         let r = self.slots[k].ring.unregister().map(|()| 0);
         let registered = matches!(self.slots[k].state, State::Registered { .. });
         match (self.check(Op::Unregister, r, !registered), registered) {
@@ -523,6 +546,7 @@ impl V4vFuzzer {
     fn register_bad(&mut self) {
         let port = SCRATCH_PORT + u32::from(self.vcpu);
         let case = self.rng.below(10);
+        self.case = 100 + case as i64;
         let g = self.gfn();
         let bad = self.bad_address();
         let junk = self.rng.next();
@@ -531,7 +555,7 @@ impl V4vFuzzer {
         let pad_case = self.rng.below(3);
         let partner = self.rng.pick(&[
             DOMID_SELF,
-            abi::DOMID_INVALID,
+            abi::DOMID_IDLE, // (DOMID_INVALID is V4V_DOMID_ANY, 0x7ff4: valid)
             abi::DOMID_IO,
             abi::DOMID_XEN,
             abi::DOMID_COW,
@@ -567,7 +591,10 @@ impl V4vFuzzer {
                 _ => sc.pfns.u32_at(12).store(1, Ordering::Relaxed),
             },
             // A partner that is reserved (not ANY) or names no domain.
-            5 => sc.write_header(a::RING_MAGIC, port, partner, 256),
+            5 => {
+                sc.write_header(a::RING_MAGIC, port, partner, 256);
+                self.case = self.case * 100_000 + i64::from(partner);
+            }
             // A foreign / MMIO / out-of-RAM gfn.
             6 => sc.set_pfn(0, g),
             7 => r_p = bad,
@@ -598,6 +625,7 @@ impl V4vFuzzer {
             };
         }
         let case = self.rng.below(8);
+        self.case = 400 + case as i64;
         let r = match case {
             0 => v4v::notify_null(),
             1 => {
@@ -617,7 +645,11 @@ impl V4vFuzzer {
                 v4v::notify(&mut rd)
             }
             5 => {
-                let p = self.bad_address();
+                // Not NULL: notify(NULL) is a valid call.
+                let p = self
+                    .rng
+                    .pick(&[BadAddress::UNMAPPED, BadAddress::UNBACKED, BadAddress::MMIO])
+                    .addr();
                 // SAFETY: `p` is a BadAddress.
                 unsafe { v4v::raw_op(a::op::NOTIFY, p, 0, 0, 0) }.map(|_| ())
             }
@@ -652,6 +684,7 @@ impl V4vFuzzer {
         // SAFETY: unknown cmds read nothing; the known ones must refuse the nonzero unused
         // argument before reading `a1` (an owned ring header, read only).
         let r = unsafe { v4v::raw_op(cmd, a1, rest[1], rest[2], rest[3]) };
+        self.case = 500 + cmd as i64;
         let want = if rest == [0; 4] { Errno::ENOSYS } else { Errno::EINVAL };
         if let Err(e) = self.check(Op::Unknown, r, true) {
             if e != want {
