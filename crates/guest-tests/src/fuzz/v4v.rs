@@ -172,7 +172,9 @@ impl V4vFuzzer {
     fn check(&mut self, op: Op, r: Result<u64, Errno>, must_fail: bool) -> Result<u64, Errno> {
         self.calls += 1;
         match r {
-            Ok(_) if must_fail => self.fail("bad arguments accepted; case (op*100 + case [*10^5 + domid])", self.case),
+            Ok(_) if must_fail => {
+                self.fail("bad arguments accepted; case (op*100 + case [*10^5 + domid])", self.case)
+            }
             Err(e) if !allowed(op).contains(&e) => self.fail(
                 match op {
                     Op::Register => "register: errno not in docs/v4v.md",
