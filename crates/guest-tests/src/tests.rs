@@ -501,6 +501,16 @@ pub static TESTS: &[Test] = &[
         "the stream on both vCPUs, invariants only (seed=S n=N peers=D1,D2)",
         crate::fuzz::chaos::run,
     ),
+    Test::new(
+        "fuzz-v4v",
+        "every V4V op on 1-2 vCPUs, invariants only (seed=S n=N peers=D1,D2 vcpus=1|2)",
+        crate::fuzz::v4v::run,
+    ),
+    Test::new(
+        "v4v-rereg",
+        "re-register a ring while vCPU 1 sends into it: no torn message (seed=S n=N)",
+        crate::fuzz::v4v::rereg,
+    ),
     // ---- end fuzz suite ----
 ];
 
