@@ -427,21 +427,9 @@ pub static TESTS: &[Test] = &[
         "Argo: the v4v-ping-pong pattern",
         crate::v4v::traffic::argo_ping_pong,
     ),
-    Test::new(
-        "argo-many",
-        "Argo: the v4v-many pattern",
-        crate::v4v::traffic::argo_many,
-    ),
-    Test::new(
-        "argo-full",
-        "Argo: the v4v-full pattern",
-        crate::v4v::traffic::argo_full,
-    ),
-    Test::new(
-        "argo-match",
-        "Argo: the v4v-match pattern",
-        crate::v4v::traffic::argo_match,
-    ),
+    Test::new("argo-many", "Argo: the v4v-many pattern", crate::v4v::traffic::argo_many),
+    Test::new("argo-full", "Argo: the v4v-full pattern", crate::v4v::traffic::argo_full),
+    Test::new("argo-match", "Argo: the v4v-match pattern", crate::v4v::traffic::argo_match),
     Test::new(
         "argo-inflight",
         "Argo: the v4v-inflight pattern",
@@ -452,16 +440,8 @@ pub static TESTS: &[Test] = &[
         "Argo: the v4v-shutdown pattern",
         crate::v4v::traffic::argo_shutdown,
     ),
-    Test::new(
-        "argo-scatter",
-        "Argo: the v4v-scatter pattern",
-        crate::v4v::traffic::argo_scatter,
-    ),
-    Test::new(
-        "argo-hostile",
-        "Argo: the v4v-hostile pattern",
-        crate::v4v::traffic::argo_hostile,
-    ),
+    Test::new("argo-scatter", "Argo: the v4v-scatter pattern", crate::v4v::traffic::argo_scatter),
+    Test::new("argo-hostile", "Argo: the v4v-hostile pattern", crate::v4v::traffic::argo_hostile),
     // ---- end v4v ----
     // ---- benchmarks (src/bench/, run by ci/bench under -icount) ----
     Test::new(
@@ -483,6 +463,11 @@ pub static TESTS: &[Test] = &[
         "bench-evtchn-fifo",
         "time each FIFO event channel op over n calls (n=N, default 10000)",
         crate::bench::evtchn_fifo,
+    ),
+    Test::new(
+        "bench-evtchn-scaling",
+        "send and alloc_unbound on the top ports with ports=N bound: abi=fifo|2l n=N bind_n=M",
+        crate::bench::evtchn_scaling,
     ),
     // ---- end benchmarks ----
     // ---- fuzz suite (src/fuzz/, issue 9) ----

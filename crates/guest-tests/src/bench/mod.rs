@@ -34,10 +34,13 @@ struct Bench {
     n: u32,
     freq: u64,
     failed: bool,
-    /// (op, ticks, base): printed only after every measurement, so no console output (and
-    /// no serial interrupt in Xen draining it) overlaps a measured loop.
-    results: [(&'static str, u64, &'static str); MAX_OPS],
+    /// (op, calls, ticks, base): printed only after every measurement, so no console output
+    /// (and no serial interrupt in Xen draining it) overlaps a measured loop.
+    results: [(&'static str, u32, u64, &'static str); MAX_OPS],
     count: usize,
+    /// Printed after each op's name as `@<suffix>` (the scaling benchmark's port count),
+    /// except on the floors, which do not depend on it.
+    suffix: Option<u32>,
 }
 
 impl Bench {
@@ -45,14 +48,24 @@ impl Bench {
     /// `body` returns Err to stop the run.
     fn record(&mut self, op: &'static str, ticks: u64, base: &'static str) {
         if self.count < MAX_OPS {
-            self.results[self.count] = (op, ticks, base);
+            self.results[self.count] = (op, self.n, ticks, base);
             self.count += 1;
         }
     }
 
     fn print(&self) {
-        for &(op, ticks, base) in &self.results[..self.count] {
-            println!("bench {} n={} ticks={} freq={} base={}", op, self.n, ticks, self.freq, base);
+        for &(op, n, ticks, base) in &self.results[..self.count] {
+            let floor = matches!(op, "loop-overhead" | "timer-read-overhead" | "null-hypercall");
+            match self.suffix {
+                Some(s) if !floor => println!(
+                    "bench {}@{} n={} ticks={} freq={} base={}",
+                    op, s, n, ticks, self.freq, base
+                ),
+                _ => println!(
+                    "bench {} n={} ticks={} freq={} base={}",
+                    op, n, ticks, self.freq, base
+                ),
+            }
         }
     }
 
@@ -130,8 +143,9 @@ impl Bench {
             n,
             freq: timer::frequency(),
             failed: false,
-            results: [("", 0, ""); MAX_OPS],
+            results: [("", 0, 0, ""); MAX_OPS],
             count: 0,
+            suffix: None,
         }
     }
 
@@ -315,6 +329,122 @@ pub fn evtchn_fifo(env: &Env<'_>) {
     f.set_word(remote, idle);
     let _ = evtchn::close(local);
     let _ = evtchn::close(remote);
+    let _ = evtchn::reset(DOMID_SELF);
+    b.print();
+    if !b.failed {
+        xtf_success!();
+    }
+}
+
+/// `test=bench-evtchn-scaling ports=N abi=fifo|2l [n=N] [bind_n=M]`: send and bind cost with
+/// N ports in use (issue 8 item 3; N up to the ABI's limit and the domain's
+/// `xen,max-evtchn-port`, patches/0003).
+///
+/// Set-up (untimed): FIFO gets its control block and the N/1024 event array pages; unbound
+/// ports to itself fill ports 1..N-4 (port 0 is reserved); a loopback channel takes N-3
+/// (remote end) and N-2 (local end), so the sends go to a port at the top. The bind op is
+/// EVTCHNOP_alloc_unbound, which takes the lowest free port: N-1, the last one, with
+/// 0..N-2 in use (the close after it is untimed). Xen's (and the Rust port's) free-port
+/// search walks every port from 0, so a bind costs O(N) and so does each set-up call:
+/// set-up is O(N^2) guest time, and the bind loop runs `bind_n` (default 200) calls, not `n`.
+pub fn evtchn_scaling(env: &Env<'_>) {
+    let mut b = Bench::new(env);
+    let ports: u32 = match env.arg("ports").and_then(|s| s.parse().ok()) {
+        Some(p) if p >= 8 => p,
+        _ => return xtf_failure!("ports=N (N >= 8) is required"),
+    };
+    let fifo_abi = match env.arg("abi") {
+        Some("fifo") => true,
+        Some("2l") => false,
+        _ => return xtf_failure!("abi=fifo or abi=2l is required"),
+    };
+    let bind_n = env.arg("bind_n").and_then(|s| s.parse().ok()).unwrap_or(200);
+    b.floors();
+    b.suffix = Some(ports);
+
+    let f = Fifo::new();
+    if fifo_abi {
+        let pages = ports.div_ceil(xtf::abi::fifo::WORDS_PER_PAGE);
+        let mut r = f.init_control(0, 0).map(|_| ());
+        for _ in 0..pages {
+            r = r.and_then(|()| f.expand());
+        }
+        if let Err(e) = r {
+            return xtf_failure!("FIFO set-up ({} array pages): {:?}", pages, e);
+        }
+    }
+    for want in 1..ports - 3 {
+        match evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF) {
+            Ok(p) if p == want => {}
+            Ok(p) => return xtf_failure!("filling: got port {}, expected {}", p, want),
+            Err(e) => return xtf_failure!("filling: alloc_unbound for port {}: {:?}", want, e),
+        }
+    }
+    let (local, remote) = match loopback() {
+        Ok(p) => p,
+        Err((what, e)) => return xtf_failure!("setting up a loopback channel: {} {:?}", what, e),
+    };
+    if (remote, local) != (ports - 3, ports - 2) {
+        return xtf_failure!(
+            "loopback on ports {}/{}, expected {}/{}",
+            remote,
+            local,
+            ports - 3,
+            ports - 2
+        );
+    }
+
+    if fifo_abi {
+        b.run_split("send-fifo-unmasked", |sw| {
+            f.set_word(remote, EventWord(0));
+            sw.start();
+            let r = evtchn::send(local);
+            sw.stop();
+            r.map_err(ctx("send"))
+        });
+        b.run_split("send-fifo-masked", |sw| {
+            f.set_word(remote, EventWord(EventWordFlags::MASKED.bits()));
+            sw.start();
+            let r = evtchn::send(local);
+            sw.stop();
+            r.map_err(ctx("send"))
+        });
+        f.set_word(remote, EventWord(0));
+    } else {
+        let si = match shared_info::map() {
+            Ok(si) => si,
+            Err(e) => return xtf_failure!("mapping shared_info: {:?}", e),
+        };
+        si.clear_mask(remote);
+        b.run_split("send-2l-unmasked", |sw| {
+            si.clear_pending(remote);
+            sw.start();
+            let r = evtchn::send(local);
+            sw.stop();
+            r.map_err(ctx("send"))
+        });
+        si.mask(remote);
+        b.run_split("send-2l-masked", |sw| {
+            si.clear_pending(remote);
+            sw.start();
+            let r = evtchn::send(local);
+            sw.stop();
+            r.map_err(ctx("send"))
+        });
+        si.clear_pending(remote);
+    }
+    let calls = b.n;
+    b.n = bind_n;
+    let top = ports - 1;
+    b.run_split(if fifo_abi { "alloc_unbound-fifo" } else { "alloc_unbound-2l" }, |sw| {
+        sw.start();
+        let p = evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF);
+        sw.stop();
+        let p = p.map_err(ctx("alloc_unbound"))?;
+        evtchn::close(p).map_err(ctx("close"))?;
+        if p == top { Ok(()) } else { Err(("alloc_unbound: not the top port", Errno::EINVAL)) }
+    });
+    b.n = calls;
     let _ = evtchn::reset(DOMID_SELF);
     b.print();
     if !b.failed {
