@@ -469,6 +469,11 @@ pub static TESTS: &[Test] = &[
         "send and alloc_unbound on the top ports with ports=N bound: abi=fifo|2l n=N bind_n=M",
         crate::bench::evtchn_scaling,
     ),
+    Test::new(
+        "bench-evtchn-pingpong",
+        "2L cross-domain round trip with upcalls: role=ping|pong port=P n=N (two domUs)",
+        crate::bench::evtchn_pingpong,
+    ),
     // ---- end benchmarks ----
     // ---- fuzz suite (src/fuzz/, issue 9) ----
     Test::new(
