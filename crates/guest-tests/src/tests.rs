@@ -471,7 +471,7 @@ pub static TESTS: &[Test] = &[
     ),
     Test::new(
         "bench-evtchn-pingpong",
-        "2L cross-domain round trip with upcalls: role=ping|pong port=P n=N (two domUs)",
+        "cross-domain round trip with upcalls: role=ping|pong port=P abi=2l|fifo n=N (two domUs)",
         crate::bench::evtchn_pingpong,
     ),
     // ---- end benchmarks ----

@@ -452,8 +452,8 @@ pub fn evtchn_scaling(env: &Env<'_>) {
     }
 }
 
-/// `test=bench-evtchn-pingpong role=ping|pong port=P [n=N]`: a cross-domain send including
-/// the receiver's upcall (issue 8 item 2), 2-level ABI. Two domUs share one pCPU (`-smp 1`)
+/// `test=bench-evtchn-pingpong role=ping|pong port=P [abi=2l|fifo] [n=N]`: a cross-domain
+/// send including the receiver's upcall (issue 8 item 2). Two domUs share one pCPU (`-smp 1`)
 /// and a static event channel. Each round trip: ping sends; Xen marks the port pending in
 /// pong and injects the event PPI; ping waits (WFI, trapped by Xen: it blocks), so Xen
 /// schedules pong; pong's upcall handler takes the event, pong sends back and waits; Xen
@@ -473,6 +473,11 @@ pub fn evtchn_pingpong(env: &Env<'_>) {
         Some("pong") => true,
         _ => return xtf_failure!("role=ping or role=pong is required"),
     };
+    let (abi, op) = match env.arg("abi") {
+        None | Some("2l") => (upcall::Abi::TwoLevel, "pingpong-2l-roundtrip"),
+        Some("fifo") => (upcall::Abi::Fifo, "pingpong-fifo-roundtrip"),
+        Some(a) => return xtf_failure!("abi={}: expected 2l or fifo", a),
+    };
     let mut b = Bench::new(env);
     if pong {
         match shared_info::map() {
@@ -484,7 +489,9 @@ pub fn evtchn_pingpong(env: &Env<'_>) {
         }
     }
     // No watchdog: its timer interrupt would land in a measured loop.
-    let cfg = upcall::Config { watchdog_ms: 0, ..upcall::Config::new(1, upcall::Abi::TwoLevel) };
+    // FIFO: init_control carries a port still pending in 2L over to its queue, so a "ready"
+    // that arrives before it is not lost.
+    let cfg = upcall::Config { watchdog_ms: 0, ..upcall::Config::new(1, abi) };
     if let Err(e) = upcall::start(env, cfg) {
         return xtf_failure!("upcall set-up: {:?}", e);
     }
@@ -503,7 +510,7 @@ pub fn evtchn_pingpong(env: &Env<'_>) {
     wait_delivered(1);
     b.floors();
     let mut answers = 1;
-    b.run("pingpong-2l-roundtrip", || {
+    b.run(op, || {
         answers += 1;
         evtchn::send(port).map_err(ctx("send"))?;
         wait_delivered(answers);
