@@ -427,9 +427,21 @@ pub static TESTS: &[Test] = &[
         "Argo: the v4v-ping-pong pattern",
         crate::v4v::traffic::argo_ping_pong,
     ),
-    Test::new("argo-many", "Argo: the v4v-many pattern", crate::v4v::traffic::argo_many),
-    Test::new("argo-full", "Argo: the v4v-full pattern", crate::v4v::traffic::argo_full),
-    Test::new("argo-match", "Argo: the v4v-match pattern", crate::v4v::traffic::argo_match),
+    Test::new(
+        "argo-many",
+        "Argo: the v4v-many pattern",
+        crate::v4v::traffic::argo_many,
+    ),
+    Test::new(
+        "argo-full",
+        "Argo: the v4v-full pattern",
+        crate::v4v::traffic::argo_full,
+    ),
+    Test::new(
+        "argo-match",
+        "Argo: the v4v-match pattern",
+        crate::v4v::traffic::argo_match,
+    ),
     Test::new(
         "argo-inflight",
         "Argo: the v4v-inflight pattern",
@@ -440,8 +452,16 @@ pub static TESTS: &[Test] = &[
         "Argo: the v4v-shutdown pattern",
         crate::v4v::traffic::argo_shutdown,
     ),
-    Test::new("argo-scatter", "Argo: the v4v-scatter pattern", crate::v4v::traffic::argo_scatter),
-    Test::new("argo-hostile", "Argo: the v4v-hostile pattern", crate::v4v::traffic::argo_hostile),
+    Test::new(
+        "argo-scatter",
+        "Argo: the v4v-scatter pattern",
+        crate::v4v::traffic::argo_scatter,
+    ),
+    Test::new(
+        "argo-hostile",
+        "Argo: the v4v-hostile pattern",
+        crate::v4v::traffic::argo_hostile,
+    ),
     // ---- end v4v ----
     // ---- benchmarks (src/bench/, run by ci/bench under -icount) ----
     Test::new(
