@@ -484,6 +484,16 @@ pub static TESTS: &[Test] = &[
         "time each FIFO event channel op over n calls (n=N, default 10000)",
         crate::bench::evtchn_fifo,
     ),
+    Test::new(
+        "bench-evtchn-scaling",
+        "send and alloc_unbound on the top ports with ports=N bound: abi=fifo|2l n=N bind_n=M",
+        crate::bench::evtchn_scaling,
+    ),
+    Test::new(
+        "bench-evtchn-pingpong",
+        "cross-domain round trip with upcalls: role=ping|pong port=P abi=2l|fifo n=N (two domUs)",
+        crate::bench::evtchn_pingpong,
+    ),
     // ---- end benchmarks ----
     // ---- fuzz suite (src/fuzz/, issue 9) ----
     Test::new(
