@@ -38,6 +38,8 @@ ARRAY_VARS = (
     # Ours: `role` on DOMU_SHARED_MEM's node, the design-draft shm binding (u32 shm-id),
     # raw DTS inside domU<n> (negative tests, dtb mode only).
     "DOMU_SHARED_MEM_ROLE", "DOMU_SHARED_MEM_DRAFT", "DOMU_EXTRA_DTS",
+    # Ours: `xen,max-evtchn-port` (patches/0003) on domU<n>.
+    "DOMU_MAX_EVTCHN_PORT",
 )
 # ImageBuilder variables this tool deliberately does not implement (rejected with a
 # more specific message than a plain typo gets).
@@ -348,6 +350,7 @@ class Domain:
     shared_mem_role: Optional[str] = None     # DOMU_SHARED_MEM_ROLE
     shared_mem_draft: List["SharedMemDraft"] = field(default_factory=list)
     extra_dts: Optional[str] = None           # DOMU_EXTRA_DTS
+    max_evtchn_port: Optional[int] = None     # DOMU_MAX_EVTCHN_PORT
 
     @property
     def domid(self):
@@ -626,6 +629,13 @@ def load_config(path: str, base_dir: str, overrides: List[str] = (), lax: bool =
                 v = num(e.label, e, minimum=1)
                 if v is not None:
                     d.vcpus = v
+            e = arr("DOMU_MAX_EVTCHN_PORT", i)
+            if e:
+                v = num(e.label, e, minimum=1)
+                if v is not None and v > 0xFFFFFFFF:
+                    diag.error(e.where, e.label, "must fit in 32 bits (got %r)" % e.value)
+                elif v is not None:
+                    d.max_evtchn_port = v
             e = arr("DOMU_CMD", i)
             if e and e.value:
                 if _check_dt_string(e.value, e.where, e.label, diag):

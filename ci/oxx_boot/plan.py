@@ -236,6 +236,8 @@ def _build_chosen(cfg: Config, loads: List[Load]) -> Node:
         n.set("#size-cells", "cells", [Cell(2)])
         n.set("memory", "cells", split64(d.mem_mib * 1024))          # KiB
         n.set("cpus", "cells", [Cell(d.vcpus, "d")])
+        if d.max_evtchn_port is not None:
+            n.set("xen,max-evtchn-port", "cells", [Cell(d.max_evtchn_port, "d")])
         if d.static_mem:
             cells = []
             for base, size in d.static_mem:

@@ -484,6 +484,16 @@ pub static TESTS: &[Test] = &[
         "time each FIFO event channel op over n calls (n=N, default 10000)",
         crate::bench::evtchn_fifo,
     ),
+    Test::new(
+        "bench-evtchn-scaling",
+        "send and alloc_unbound on the top ports with ports=N bound: abi=fifo|2l n=N bind_n=M",
+        crate::bench::evtchn_scaling,
+    ),
+    Test::new(
+        "bench-evtchn-pingpong",
+        "cross-domain round trip with upcalls: role=ping|pong port=P abi=2l|fifo n=N (two domUs)",
+        crate::bench::evtchn_pingpong,
+    ),
     // ---- end benchmarks ----
     // ---- fuzz suite (src/fuzz/, issue 9) ----
     Test::new(
@@ -500,6 +510,16 @@ pub static TESTS: &[Test] = &[
         "fuzz-chaos",
         "the stream on both vCPUs, invariants only (seed=S n=N peers=D1,D2)",
         crate::fuzz::chaos::run,
+    ),
+    Test::new(
+        "fuzz-v4v",
+        "every V4V op on 1-2 vCPUs, invariants only (seed=S n=N peers=D1,D2 vcpus=1|2)",
+        crate::fuzz::v4v::run,
+    ),
+    Test::new(
+        "v4v-rereg",
+        "re-register a ring while vCPU 1 sends into it: no torn message (seed=S n=N)",
+        crate::fuzz::v4v::rereg,
     ),
     // ---- end fuzz suite ----
 ];

@@ -78,6 +78,9 @@ impl Word {
         // guest_test_bit() is a plain test_bit() on arm: one read of the word.
         unsafe { self.p.read_volatile() & bit.bits() != 0 }
     }
+    // Inline: C's guest_test_and_set_bit() is inline in evtchn_fifo_set_pending(); out of
+    // line this was a frame and a call per send (ci/bench-profile, docs/performance.md).
+    #[inline]
     fn test_and_set(self, bit: u32) -> bool {
         // SAFETY: as test(); the glue's guest atomics are bounded (XSA-295).
         unsafe { xen_rust_glue::cpu::guest_test_and_set_bit(self.d.ptr(), bit, self.p.cast()) }

@@ -373,6 +373,8 @@ impl Domain for XenDom {
         // SAFETY: live domain and channel; the helper is event.h's evtchn_port_init().
         unsafe { b::oxx_evtchn_port_init(self.ptr(), c.raw()) }
     }
+    // Inline into send: C's evtchn_port_set_pending() is a static inline.
+    #[inline]
     fn set_pending(self, vcpu: u32, c: XenChan) {
         // notify_vcpu_id values were checked against domain_vcpu() when set; a vCPU that
         // does not exist (cannot happen) is skipped rather than dereferenced.

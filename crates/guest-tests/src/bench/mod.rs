@@ -17,7 +17,7 @@
 use core::hint::black_box;
 use xtf::abi::{DOMID_SELF, Errno, EventWord, EventWordFlags, EvtchnPort};
 use xtf::guest::fifo::{self, ControlBlock, Fifo};
-use xtf::guest::{evtchn, hypercall, shared_info, timer};
+use xtf::guest::{evtchn, hypercall, irq, shared_info, timer, upcall};
 use xtf::{Env, println, xtf_failure, xtf_success};
 
 /// Calls per op unless the command line says `n=`.
@@ -34,10 +34,13 @@ struct Bench {
     n: u32,
     freq: u64,
     failed: bool,
-    /// (op, ticks, base): printed only after every measurement, so no console output (and
-    /// no serial interrupt in Xen draining it) overlaps a measured loop.
-    results: [(&'static str, u64, &'static str); MAX_OPS],
+    /// (op, calls, ticks, base): printed only after every measurement, so no console output
+    /// (and no serial interrupt in Xen draining it) overlaps a measured loop.
+    results: [(&'static str, u32, u64, &'static str); MAX_OPS],
     count: usize,
+    /// Printed after each op's name as `@<suffix>` (the scaling benchmark's port count),
+    /// except on the floors, which do not depend on it.
+    suffix: Option<u32>,
 }
 
 impl Bench {
@@ -45,14 +48,24 @@ impl Bench {
     /// `body` returns Err to stop the run.
     fn record(&mut self, op: &'static str, ticks: u64, base: &'static str) {
         if self.count < MAX_OPS {
-            self.results[self.count] = (op, ticks, base);
+            self.results[self.count] = (op, self.n, ticks, base);
             self.count += 1;
         }
     }
 
     fn print(&self) {
-        for &(op, ticks, base) in &self.results[..self.count] {
-            println!("bench {} n={} ticks={} freq={} base={}", op, self.n, ticks, self.freq, base);
+        for &(op, n, ticks, base) in &self.results[..self.count] {
+            let floor = matches!(op, "loop-overhead" | "timer-read-overhead" | "null-hypercall");
+            match self.suffix {
+                Some(s) if !floor => println!(
+                    "bench {}@{} n={} ticks={} freq={} base={}",
+                    op, s, n, ticks, self.freq, base
+                ),
+                _ => println!(
+                    "bench {} n={} ticks={} freq={} base={}",
+                    op, n, ticks, self.freq, base
+                ),
+            }
         }
     }
 
@@ -130,8 +143,9 @@ impl Bench {
             n,
             freq: timer::frequency(),
             failed: false,
-            results: [("", 0, ""); MAX_OPS],
+            results: [("", 0, 0, ""); MAX_OPS],
             count: 0,
+            suffix: None,
         }
     }
 
@@ -319,5 +333,208 @@ pub fn evtchn_fifo(env: &Env<'_>) {
     b.print();
     if !b.failed {
         xtf_success!();
+    }
+}
+
+/// `test=bench-evtchn-scaling ports=N abi=fifo|2l [n=N] [bind_n=M]`: send and bind cost with
+/// N ports in use (issue 8 item 3; N up to the ABI's limit and the domain's
+/// `xen,max-evtchn-port`, patches/0003).
+///
+/// Set-up (untimed): FIFO gets its control block and the N/1024 event array pages; unbound
+/// ports to itself fill ports 1..N-4 (port 0 is reserved); a loopback channel takes N-3
+/// (remote end) and N-2 (local end), so the sends go to a port at the top. The bind op is
+/// EVTCHNOP_alloc_unbound, which takes the lowest free port: N-1, the last one, with
+/// 0..N-2 in use (the close after it is untimed). Xen's (and the Rust port's) free-port
+/// search walks every port from 0, so a bind costs O(N) and so does each set-up call:
+/// set-up is O(N^2) guest time, and the bind loop runs `bind_n` (default 200) calls, not `n`.
+pub fn evtchn_scaling(env: &Env<'_>) {
+    let mut b = Bench::new(env);
+    let ports: u32 = match env.arg("ports").and_then(|s| s.parse().ok()) {
+        Some(p) if p >= 8 => p,
+        _ => return xtf_failure!("ports=N (N >= 8) is required"),
+    };
+    let fifo_abi = match env.arg("abi") {
+        Some("fifo") => true,
+        Some("2l") => false,
+        _ => return xtf_failure!("abi=fifo or abi=2l is required"),
+    };
+    let bind_n = env.arg("bind_n").and_then(|s| s.parse().ok()).unwrap_or(200);
+    b.floors();
+    b.suffix = Some(ports);
+
+    let f = Fifo::new();
+    if fifo_abi {
+        let pages = ports.div_ceil(xtf::abi::fifo::WORDS_PER_PAGE);
+        let mut r = f.init_control(0, 0).map(|_| ());
+        for _ in 0..pages {
+            r = r.and_then(|()| f.expand());
+        }
+        if let Err(e) = r {
+            return xtf_failure!("FIFO set-up ({} array pages): {:?}", pages, e);
+        }
+    }
+    for want in 1..ports - 3 {
+        match evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF) {
+            Ok(p) if p == want => {}
+            Ok(p) => return xtf_failure!("filling: got port {}, expected {}", p, want),
+            Err(e) => return xtf_failure!("filling: alloc_unbound for port {}: {:?}", want, e),
+        }
+    }
+    let (local, remote) = match loopback() {
+        Ok(p) => p,
+        Err((what, e)) => return xtf_failure!("setting up a loopback channel: {} {:?}", what, e),
+    };
+    if (remote, local) != (ports - 3, ports - 2) {
+        return xtf_failure!(
+            "loopback on ports {}/{}, expected {}/{}",
+            remote,
+            local,
+            ports - 3,
+            ports - 2
+        );
+    }
+
+    if fifo_abi {
+        b.run_split("send-fifo-unmasked", |sw| {
+            f.set_word(remote, EventWord(0));
+            sw.start();
+            let r = evtchn::send(local);
+            sw.stop();
+            r.map_err(ctx("send"))
+        });
+        b.run_split("send-fifo-masked", |sw| {
+            f.set_word(remote, EventWord(EventWordFlags::MASKED.bits()));
+            sw.start();
+            let r = evtchn::send(local);
+            sw.stop();
+            r.map_err(ctx("send"))
+        });
+        f.set_word(remote, EventWord(0));
+    } else {
+        let si = match shared_info::map() {
+            Ok(si) => si,
+            Err(e) => return xtf_failure!("mapping shared_info: {:?}", e),
+        };
+        si.clear_mask(remote);
+        b.run_split("send-2l-unmasked", |sw| {
+            si.clear_pending(remote);
+            sw.start();
+            let r = evtchn::send(local);
+            sw.stop();
+            r.map_err(ctx("send"))
+        });
+        si.mask(remote);
+        b.run_split("send-2l-masked", |sw| {
+            si.clear_pending(remote);
+            sw.start();
+            let r = evtchn::send(local);
+            sw.stop();
+            r.map_err(ctx("send"))
+        });
+        si.clear_pending(remote);
+    }
+    let calls = b.n;
+    b.n = bind_n;
+    let top = ports - 1;
+    b.run_split(if fifo_abi { "alloc_unbound-fifo" } else { "alloc_unbound-2l" }, |sw| {
+        sw.start();
+        let p = evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF);
+        sw.stop();
+        let p = p.map_err(ctx("alloc_unbound"))?;
+        evtchn::close(p).map_err(ctx("close"))?;
+        if p == top { Ok(()) } else { Err(("alloc_unbound: not the top port", Errno::EINVAL)) }
+    });
+    b.n = calls;
+    let _ = evtchn::reset(DOMID_SELF);
+    b.print();
+    if !b.failed {
+        xtf_success!();
+    }
+}
+
+/// `test=bench-evtchn-pingpong role=ping|pong port=P [abi=2l|fifo] [n=N]`: a cross-domain
+/// send including the receiver's upcall (issue 8 item 2). Two domUs share one pCPU (`-smp 1`)
+/// and a static event channel. Each round trip: ping sends; Xen marks the port pending in
+/// pong and injects the event PPI; ping waits (WFI, trapped by Xen: it blocks), so Xen
+/// schedules pong; pong's upcall handler takes the event, pong sends back and waits; Xen
+/// schedules ping, whose upcall takes the answer. The figure is per round trip, with two
+/// sends, two upcalls, two blocks and two context switches: scheduling is included.
+///
+/// Start-up: Xen binds pong's end second, which leaves it pending at boot, so pong masks
+/// and clears it before taking upcalls, unmasks it, then sends one "ready" event; ping sends
+/// nothing before that arrives. From then on the two strictly alternate (nothing coalesces):
+/// pong answers exactly REPEATS × n pings.
+pub fn evtchn_pingpong(env: &Env<'_>) {
+    let Some(port) = env.arg("port").and_then(|s| s.parse::<EvtchnPort>().ok()) else {
+        return xtf_failure!("port=P is required");
+    };
+    let pong = match env.arg("role") {
+        Some("ping") => false,
+        Some("pong") => true,
+        _ => return xtf_failure!("role=ping or role=pong is required"),
+    };
+    let (abi, op) = match env.arg("abi") {
+        None | Some("2l") => (upcall::Abi::TwoLevel, "pingpong-2l-roundtrip"),
+        Some("fifo") => (upcall::Abi::Fifo, "pingpong-fifo-roundtrip"),
+        Some(a) => return xtf_failure!("abi={}: expected 2l or fifo", a),
+    };
+    let mut b = Bench::new(env);
+    if pong {
+        match shared_info::map() {
+            Ok(si) => {
+                si.mask(port);
+                si.clear_pending(port);
+            }
+            Err(e) => return xtf_failure!("mapping shared_info: {:?}", e),
+        }
+    }
+    // No watchdog: its timer interrupt would land in a measured loop.
+    // FIFO: init_control carries a port still pending in 2L over to its queue, so a "ready"
+    // that arrives before it is not lost.
+    let cfg = upcall::Config { watchdog_ms: 0, ..upcall::Config::new(1, abi) };
+    if let Err(e) = upcall::start(env, cfg) {
+        return xtf_failure!("upcall set-up: {:?}", e);
+    }
+    if pong {
+        if let Err(e) = evtchn::unmask(port).and_then(|()| evtchn::send(port)) {
+            return xtf_failure!("unmask/ready send on port {}: {:?}", port, e);
+        }
+        for i in 1..=(REPEATS * b.n) as usize {
+            wait_delivered(i);
+            if let Err(e) = evtchn::send(port) {
+                return xtf_failure!("answer {}: send({}): {:?}", i, port, e);
+            }
+        }
+        return xtf_success!();
+    }
+    wait_delivered(1);
+    b.floors();
+    let mut answers = 1;
+    b.run(op, || {
+        answers += 1;
+        evtchn::send(port).map_err(ctx("send"))?;
+        wait_delivered(answers);
+        Ok(())
+    });
+    b.print();
+    if !b.failed {
+        xtf_success!();
+    }
+}
+
+/// Waits until vCPU 0's upcall has taken `count` events, blocking in Xen in between: IRQs
+/// masked for the check, WFI (Xen traps it and blocks the vCPU unless an interrupt is
+/// pending, masked or not), then unmasked so the upcall runs.
+fn wait_delivered(count: usize) {
+    loop {
+        irq::disable();
+        if upcall::delivered(0) >= count {
+            irq::enable();
+            return;
+        }
+        // SAFETY: WFI only waits for an interrupt (trapped to Xen, which blocks this vCPU);
+        // it touches no memory. (xtf has no wrapper: its own uses are inside its runtime.)
+        unsafe { core::arch::asm!("wfi", options(nomem, nostack, preserves_flags)) };
+        irq::enable();
     }
 }

@@ -36,6 +36,7 @@ use xtf::guest::shared_info::{self, SHARED_INFO_GFN, SharedInfo};
 use xtf::{Env, println, xtf_failure, xtf_success};
 
 pub mod chaos;
+pub mod v4v;
 
 /// splitmix64: tiny, fast, and the same stream on every build.
 pub struct Rng(u64);
@@ -159,7 +160,7 @@ const STEPS: &[(u32, Step)] = &[
 ];
 
 /// Domids that never exist in our boots (no dom0 in dom0less, none of ours goes that high).
-const ABSENT_DOMIDS: [DomId; 3] = [0, 100, 0x7fef];
+pub(crate) const ABSENT_DOMIDS: [DomId; 3] = [0, 100, 0x7fef];
 
 pub struct Fuzzer<'s> {
     pub rng: Rng,

@@ -189,24 +189,25 @@ fn register_ring(me: &DomainRef, ring_p: u64, pfns_p: u64) -> Result<(), Errno> 
         let gfn: u64 = read_arg(at)?;
         pages.map_next(me, gfn)?; // on error `pages` drops: mapped pages are released
     }
-    // The header Xen will use is the one in the mapped page 0.
-    let rx = pages.read_u32(RX_PTR_OFF).ok_or(Errno::EFAULT)?;
-    let tx = pages.read_u32(TX_PTR_OFF).ok_or(Errno::EFAULT)?;
-    let (rx0, tx0) = abi::initial_pointers(reg.len, rx, tx);
-    if (rx0, tx0) != (rx, tx) {
-        pages.write_u32(RX_PTR_OFF, rx0)?;
-    }
-    pages.write_u32(TX_PTR_OFF, tx0)?;
-    pages.write(ID_DOMAIN_OFF, &me.id().to_le_bytes())?;
-
     let ring = XBox::new(Ring {
         len: reg.len,
-        state: SpinLock::new(RingState { tx: tx0, pages, waiters: Waiters::new() }),
+        state: SpinLock::new(RingState { tx: 0, pages, waiters: Waiters::new() }),
     })?;
     let key = RingKey { port: reg.port, partner: reg.partner };
     let inserted = {
         let mut rings = st.rings.write();
-        if rings.dead { Err((Errno::ESRCH, ring)) } else { rings.table.insert(key, ring) }
+        if rings.dead {
+            Err((Errno::ESRCH, ring))
+        } else {
+            // The pointers are read under L1 for writing: when this replaces a ring on the
+            // same pages, a sender into the old ring may have written a message and tx_ptr
+            // up to now; read earlier, the new ring would start at a stale tx_ptr and
+            // overwrite that message (docs/fuzzing.md, V4V finding; ci/suites/v4v/v4v-rereg).
+            match init_pointers(&ring, me.id()) {
+                Ok(()) => rings.table.insert(key, ring),
+                Err(e) => Err((e, ring)),
+            }
+        }
     };
     // Pages of a ring that did not go in, or of the ring a re-registration replaced, are
     // released here, outside L1.
@@ -220,6 +221,22 @@ fn register_ring(me: &DomainRef, ring_p: u64, pfns_p: u64) -> Result<(), Errno> 
             Err(e)
         }
     }
+}
+
+/// Takes the ring's pointers from the header in its mapped page 0 (kept if both are valid,
+/// else both 0), writes Xen's tx_ptr, id.addr.domain and a reset rx_ptr back there.
+fn init_pointers(ring: &Ring, me: u16) -> Result<(), Errno> {
+    let mut rs = ring.state.lock();
+    let rx = rs.pages.read_u32(RX_PTR_OFF).ok_or(Errno::EFAULT)?;
+    let tx = rs.pages.read_u32(TX_PTR_OFF).ok_or(Errno::EFAULT)?;
+    let (rx0, tx0) = abi::initial_pointers(ring.len, rx, tx);
+    if (rx0, tx0) != (rx, tx) {
+        rs.pages.write_u32(RX_PTR_OFF, rx0)?;
+    }
+    rs.pages.write_u32(TX_PTR_OFF, tx0)?;
+    rs.pages.write(ID_DOMAIN_OFF, &me.to_le_bytes())?;
+    rs.tx = tx0;
+    Ok(())
 }
 
 fn unregister_ring(me: &DomainRef, ring_p: u64) -> Result<(), Errno> {
