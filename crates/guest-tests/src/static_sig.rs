@@ -127,7 +127,7 @@ struct Chan {
     remote: u32,
 }
 
-const MAX: usize = 8;
+const MAX: usize = 16;
 
 fn parse_chans(arg: &str, out: &mut [Chan; MAX]) -> Option<usize> {
     let mut n = 0;

@@ -13,8 +13,15 @@ pub struct List<T: Copy, const N: usize> {
 }
 
 impl<T: Copy, const N: usize> List<T, N> {
-    pub fn new() -> Self {
+    pub const fn new() -> Self {
         Self { items: [None; N], len: 0 }
+    }
+    /// Empties the list in place (no temporary copy: the lists can be large).
+    pub fn clear(&mut self) {
+        for slot in &mut self.items {
+            *slot = None;
+        }
+        self.len = 0;
     }
     /// `false` when full.
     pub fn push(&mut self, t: T) -> bool {
@@ -49,7 +56,7 @@ impl<T: Copy, const N: usize> Default for List<T, N> {
 
 pub const MAX_DOMAINS: usize = 16;
 pub const MAX_SHM: usize = 16;
-pub const MAX_CHANNELS: usize = 32;
+pub const MAX_CHANNELS: usize = 64;
 const MAX_V1_ENDPOINTS: usize = 2 * MAX_CHANNELS;
 
 /// Xen 4.17's limit for a shared memory identifier (MAX_SHM_ID_LENGTH less the NUL).
@@ -177,11 +184,22 @@ pub struct Config<'t, N: Copy> {
     pub domains: List<Domain<'t, N>, MAX_DOMAINS>,
     pub shms: List<Shm<'t, N>, MAX_SHM>,
     pub channels: List<Channel<'t>, MAX_CHANNELS>,
+    /// check_into's scratch: the `xen,evtchn-v1` endpoints before pairing. Kept here, not on
+    /// the stack, so that Xen can hold the whole check in boot-time static storage.
+    v1: List<V1<'t>, MAX_V1_ENDPOINTS>,
 }
 
 impl<'t, N: Copy> Config<'t, N> {
-    pub fn new() -> Self {
-        Self { domains: List::new(), shms: List::new(), channels: List::new() }
+    pub const fn new() -> Self {
+        Self { domains: List::new(), shms: List::new(), channels: List::new(), v1: List::new() }
+    }
+
+    /// Empties every list in place, for storage that is reused (Xen's boot-time static).
+    pub fn clear(&mut self) {
+        self.domains.clear();
+        self.shms.clear();
+        self.channels.clear();
+        self.v1.clear();
     }
 
     pub fn domain(&self, i: usize) -> Option<&Domain<'t, N>> {
@@ -294,7 +312,7 @@ pub fn check_into<'t, T: DeviceTree>(
     }
 
     // Shared memory nodes: in each domain, and directly under /chosen (dom0's).
-    let mut v1: List<V1<'t>, MAX_V1_ENDPOINTS> = List::new();
+    cfg.v1.clear();
     for (di, d) in cfg.domains.iter().enumerate() {
         for n in dt.children(d.node) {
             let path = Path { parent: Some(d.name), node: dt.name(n) };
@@ -313,7 +331,7 @@ pub fn check_into<'t, T: DeviceTree>(
                 }
             } else if dt.is_compatible(n, "xen,evtchn-v1") {
                 if let Some(e) = parse_v1(dt, &mut cx, n, di, d.name, path, limits) {
-                    if !v1.push(e) {
+                    if !cfg.v1.push(e) {
                         cx.err(
                             Some(d.name),
                             path,
@@ -339,7 +357,7 @@ pub fn check_into<'t, T: DeviceTree>(
     check_shm_set(&cfg, &mut cx);
 
     // Event channels: pair the Xen 4.17 endpoints, then the design draft's connections.
-    pair_v1(dt, &mut cx, &v1, &cfg.domains, &mut cfg.channels);
+    pair_v1(dt, &mut cx, &cfg.v1, &cfg.domains, &mut cfg.channels);
     for n in dt.children(chosen) {
         if dt.is_compatible(n, "xen,evtchn") {
             let path = Path { parent: None, node: dt.name(n) };

@@ -12,9 +12,10 @@
 //! (`xen_rust_process_shm`), which prints every error and fails, so the boot stops there.
 //! `xen_rust_alloc_static_evtchn` reports its own errors the same way.
 
+use core::cell::UnsafeCell;
 use core::ffi::{CStr, c_char, c_int, c_void};
 use core::fmt::Write;
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
 use xen_rust_glue::print::XENLOG_ERR;
 use xen_rust_glue::printk;
@@ -36,10 +37,50 @@ fn neg(e: Errno) -> c_int {
     -(e as c_int)
 }
 
+/// Storage for the checked configuration (64 channels, their 128 endpoints before pairing, 16
+/// regions, 16 domains: ~17 KiB), in `.init.data` rather than on Xen's 32 KiB boot stack;
+/// Xen frees it with the rest of its init memory. Only the boot CPU uses it, from the
+/// `__init` entry points below, one at a time; [`CONFIG_BUSY`] turns a second borrow
+/// (re-entry, which nothing does) into a failure instead of an alias.
+struct BootConfig(UnsafeCell<Config<'static, usize>>);
+
+// SAFETY: the cell is only reached through `with_config`, which takes CONFIG_BUSY first, so
+// no two references to its content exist at once, from any CPU.
+unsafe impl Sync for BootConfig {}
+
+#[unsafe(link_section = ".init.data")]
+static CONFIG: BootConfig = BootConfig(UnsafeCell::new(Config::new()));
+static CONFIG_BUSY: AtomicBool = AtomicBool::new(false);
+/// The address of the host tree whose valid configuration CONFIG holds (0: none). Set by a
+/// check once bootinfo is complete (not by the early scan, which runs before every module
+/// is known); every later call reuses it instead of reading the tree again (a full check per
+/// domain built made the Rust set-up slower than C's: docs/performance.md, boot).
+static CHECKED_FDT: AtomicUsize = AtomicUsize::new(0);
+
 /// Runs `f` on the checked configuration of the host tree, with the host layout from bootinfo.
-fn with_config<R>(f: impl FnOnce(Result<&Config<'_, usize>, &Errors<'_>>) -> R) -> Option<R> {
+/// `keep`: bootinfo is complete, so a valid result may be kept for the following calls.
+fn with_config<R>(
+    keep: bool,
+    f: impl FnOnce(Result<&Config<'_, usize>, &Errors<'_>>) -> R,
+) -> Option<R> {
     let blob = glue::host_fdt()?;
-    let fdt = Fdt::new(blob).ok()?;
+    if CONFIG_BUSY.swap(true, Ordering::Acquire) {
+        return None;
+    }
+    if CHECKED_FDT.load(Ordering::Relaxed) == blob.as_ptr() as usize {
+        // SAFETY: CONFIG_BUSY gives this call the only reference to the cell's content until
+        // it is released below. The kept configuration's strings are slices of `blob` (Fdt's
+        // names and properties point into the blob it reads), which is 'static: the types
+        // agree.
+        let cfg: &Config<'static, usize> = unsafe { &*CONFIG.0.get() };
+        let r = f(Ok(cfg));
+        CONFIG_BUSY.store(false, Ordering::Release);
+        return Some(r);
+    }
+    let Ok(fdt) = Fdt::new(blob) else {
+        CONFIG_BUSY.store(false, Ordering::Release);
+        return None;
+    };
     let mut ram = [(0u64, 0u64); MAX_RAM];
     let mut nram = 0;
     while let (Some(slot), Some(bank)) = (ram.get_mut(nram), glue::ram_bank(nram as u32)) {
@@ -59,10 +100,23 @@ fn with_config<R>(f: impl FnOnce(Result<&Config<'_, usize>, &Errors<'_>>) -> R) 
         }
     }
     let host = HostLayout { ram: &ram[..nram], reserved: &avoid[..navoid] };
-    let mut cfg = Config::new();
+    // SAFETY: CONFIG_BUSY gives this call the only reference to the cell's content until it
+    // is released below. `Config<'static, _>` and `Config<'_, _>` differ only in a lifetime
+    // (same layout); the shorter one borrows `fdt`, and no reference outlives this call: `f`'s
+    // result `R` cannot borrow from its argument, and the lists are cleared before release
+    // unless kept; a kept configuration's strings are slices of the 'static `blob` (above).
+    let cfg: &mut Config<'_, usize> = unsafe { &mut *CONFIG.0.get().cast() };
+    cfg.clear();
     let mut errs = Errors::new();
-    check_into(&fdt, &host, &Limits::default(), &mut cfg, &mut errs);
-    Some(if errs.is_empty() { f(Ok(&cfg)) } else { f(Err(&errs)) })
+    check_into(&fdt, &host, &Limits::default(), cfg, &mut errs);
+    let r = if errs.is_empty() { f(Ok(cfg)) } else { f(Err(&errs)) };
+    if keep && errs.is_empty() {
+        CHECKED_FDT.store(blob.as_ptr() as usize, Ordering::Relaxed);
+    } else {
+        cfg.clear();
+    }
+    CONFIG_BUSY.store(false, Ordering::Release);
+    Some(r)
 }
 
 fn report(errs: &Errors<'_>) {
@@ -83,7 +137,7 @@ fn report(errs: &Errors<'_>) {
 /// configuration is invalid. Always returns 0: the report comes once the console is up.
 #[unsafe(no_mangle)]
 pub extern "C" fn xen_rust_static_shm_early() -> c_int {
-    let ok = with_config(|cfg| {
+    let ok = with_config(false, |cfg| {
         let Ok(cfg) = cfg else { return false };
         for (s, nr) in cfg.regions() {
             if glue::add_shm_bank(s.pbase, s.size, s.id.as_str(), nr as u32).is_err() {
@@ -98,7 +152,7 @@ pub extern "C" fn xen_rust_static_shm_early() -> c_int {
 
 /// Checks the configuration once the console is up; prints every error. 0 or -errno.
 fn checked_or_report() -> c_int {
-    match with_config(|cfg| match cfg {
+    match with_config(true, |cfg| match cfg {
         Ok(_) => 0,
         Err(errs) => {
             report(errs);
@@ -224,7 +278,7 @@ pub extern "C" fn xen_rust_process_shm(
         return neg(Errno::EINVAL);
     };
     let mut host = XenShm { d, kinfo };
-    with_config(|cfg| {
+    with_config(true, |cfg| {
         let Ok(cfg) = cfg else { return neg(Errno::EINVAL) };
         let domain = match path.strip_prefix("/chosen/") {
             Some(name) => match cfg.domain_index(name) {
@@ -275,7 +329,7 @@ pub extern "C" fn xen_rust_alloc_static_evtchn() -> c_int {
     if rc != 0 {
         return rc;
     }
-    with_config(|cfg| {
+    with_config(true, |cfg| {
         let Ok(cfg) = cfg else { return neg(Errno::EINVAL) };
         match set_up_channels(cfg, &mut XenEvtchn) {
             Ok(n) => {
