@@ -172,10 +172,6 @@ bool oxx_evtchn_2l_test_and_set_pending(struct domain *d, unsigned int port)
 {
     return guest_test_and_set_bit(d, port, &shared_info(d, evtchn_pending));
 }
-bool oxx_evtchn_2l_test_pending(const struct domain *d, unsigned int port)
-{
-    return guest_test_bit(d, port, &shared_info(d, evtchn_pending));
-}
 void oxx_evtchn_2l_clear_pending(struct domain *d, unsigned int port)
 {
     guest_clear_bit(d, port, &shared_info(d, evtchn_pending));

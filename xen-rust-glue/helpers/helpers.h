@@ -124,7 +124,6 @@ char *oxx_xsm_show_security_evtchn(struct domain *d, const struct evtchn *chn);
 
 /* 2-level ABI bits in the guest's shared_info / vcpu_info (asm/guest_atomics.h, bounded) */
 bool oxx_evtchn_2l_test_and_set_pending(struct domain *d, unsigned int port);
-bool oxx_evtchn_2l_test_pending(const struct domain *d, unsigned int port);
 void oxx_evtchn_2l_clear_pending(struct domain *d, unsigned int port);
 bool oxx_evtchn_2l_test_mask(const struct domain *d, unsigned int port);
 bool oxx_evtchn_2l_test_and_clear_mask(struct domain *d, unsigned int port);
