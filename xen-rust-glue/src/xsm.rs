@@ -31,18 +31,24 @@ macro_rules! hook {
 /// `xsm_evtchn_send(XSM_HOOK, d, chn)`.
 #[inline(always)]
 pub unsafe fn evtchn_send(d: *mut b::domain, chn: *mut b::evtchn) -> c_int {
+    // SAFETY: the caller guarantees that the domains and channels are live (module doc),
+    // which is all the hook requires.
     hook!(evtchn_send, unsafe { b::oxx_xsm_evtchn_send(d, chn) }, d, chn)
 }
 
 /// `xsm_evtchn_status(XSM_TARGET, d, chn)`.
 #[inline(always)]
 pub unsafe fn evtchn_status(d: *mut b::domain, chn: *mut b::evtchn) -> c_int {
+    // SAFETY: the caller guarantees that the domains and channels are live (module doc),
+    // which is all the hook requires.
     hook!(evtchn_status, unsafe { b::oxx_xsm_evtchn_status(d, chn) }, d, chn)
 }
 
 /// `xsm_evtchn_unbound(XSM_TARGET, d, chn, id2)`.
 #[inline(always)]
 pub unsafe fn evtchn_unbound(d: *mut b::domain, chn: *mut b::evtchn, id2: b::domid_t) -> c_int {
+    // SAFETY: the caller guarantees that the domains and channels are live (module doc),
+    // which is all the hook requires.
     hook!(evtchn_unbound, unsafe { b::oxx_xsm_evtchn_unbound(d, chn, id2) }, d, chn, id2)
 }
 
@@ -54,6 +60,8 @@ pub unsafe fn evtchn_interdomain(
     d2: *mut b::domain,
     chn2: *mut b::evtchn,
 ) -> c_int {
+    // SAFETY: the caller guarantees that the domains and channels are live (module doc),
+    // which is all the hook requires.
     hook!(
         evtchn_interdomain,
         unsafe { b::oxx_xsm_evtchn_interdomain(d1, chn1, d2, chn2) },
@@ -67,5 +75,7 @@ pub unsafe fn evtchn_interdomain(
 /// `xsm_evtchn_close_post(chn)`.
 #[inline(always)]
 pub unsafe fn evtchn_close_post(chn: *mut b::evtchn) {
+    // SAFETY: the caller guarantees that the domains and channels are live (module doc),
+    // which is all the hook requires.
     hook!(evtchn_close_post, unsafe { b::oxx_xsm_evtchn_close_post(chn) }, chn)
 }
