@@ -37,8 +37,8 @@ fn main() {
     println!("cargo::rustc-cfg=xen");
     // CONFIG_XSM: the XSM hooks are calls through xsm_ops (else dummy inlines, see xsm.rs).
     println!("cargo::rustc-check-cfg=cfg(xen_xsm)");
-    let autoconf = std::fs::read_to_string(objtree.join("include/generated/autoconf.h"))
-        .unwrap_or_default();
+    let autoconf =
+        std::fs::read_to_string(objtree.join("include/generated/autoconf.h")).unwrap_or_default();
     if autoconf.lines().any(|l| l.trim() == "#define CONFIG_XSM 1") {
         println!("cargo::rustc-cfg=xen_xsm");
     }

@@ -185,7 +185,11 @@ pub fn read_bytes(addr: u64, dst: &mut [u8]) -> Result<(), Errno> {
     // SAFETY: `dst` is a writable buffer of byte_len bytes; raw_copy_from_guest reads the
     // guest side only and faults cleanly.
     let left = unsafe {
-        crate::bindings::oxx_copy_from_guest(dst.as_mut_ptr().cast(), bytes.base(), bytes.byte_len())
+        crate::bindings::oxx_copy_from_guest(
+            dst.as_mut_ptr().cast(),
+            bytes.base(),
+            bytes.byte_len(),
+        )
     };
     if left != 0 { Err(Errno::EFAULT) } else { Ok(()) }
 }

@@ -55,7 +55,10 @@ fn run() -> Checks {
     {
         let r1 = rw.read();
         let r2 = rw.read();
-        c.check("rwlock shared readers", *r1 + *r2 == 14 && rw.is_locked() && !rw.is_write_locked());
+        c.check(
+            "rwlock shared readers",
+            *r1 + *r2 == 14 && rw.is_locked() && !rw.is_write_locked(),
+        );
     }
     {
         let mut w = rw.write();
@@ -65,10 +68,22 @@ fn run() -> Checks {
     c.check("rwlock released", !rw.is_locked() && *rw.read() == 9);
 
     // Guest handle validation: wrap, misalignment and size limits rejected; valid accepted.
-    c.check("guest range rejects wrap", GuestRange::<u64>::new(u64::MAX - 7, 2).err() == Some(Errno::EFAULT));
-    c.check("guest range rejects misalignment", GuestRange::<u32>::new(0x4000_0002, 1).err() == Some(Errno::EFAULT));
-    c.check("guest range rejects 4 GiB", GuestRange::<u8>::new(0, 1 << 32).err() == Some(Errno::EINVAL));
-    c.check("guest range accepts valid", GuestRange::<u32>::new(0x4000_0000, 16).map(|r| r.byte_len()) == Ok(64));
+    c.check(
+        "guest range rejects wrap",
+        GuestRange::<u64>::new(u64::MAX - 7, 2).err() == Some(Errno::EFAULT),
+    );
+    c.check(
+        "guest range rejects misalignment",
+        GuestRange::<u32>::new(0x4000_0002, 1).err() == Some(Errno::EFAULT),
+    );
+    c.check(
+        "guest range rejects 4 GiB",
+        GuestRange::<u8>::new(0, 1 << 32).err() == Some(Errno::EINVAL),
+    );
+    c.check(
+        "guest range accepts valid",
+        GuestRange::<u32>::new(0x4000_0000, 16).map(|r| r.byte_len()) == Ok(64),
+    );
 
     // Domain lookup: at initcall time no guest domain exists yet, and the lookup must say so
     // with C's errno rather than hand out a reference.
@@ -86,7 +101,12 @@ pub extern "C" fn xen_rust_glue_selftest() -> core::ffi::c_int {
         printk!("rust: glue self-test passed ({} checks)\n", c.run);
         0
     } else {
-        printk!("{}rust: glue self-test FAILED ({} of {} checks)\n", crate::print::XENLOG_ERR, c.failed, c.run);
+        printk!(
+            "{}rust: glue self-test FAILED ({} of {} checks)\n",
+            crate::print::XENLOG_ERR,
+            c.failed,
+            c.run
+        );
         Errno::EIO.to_ret() as core::ffi::c_int
     }
 }

@@ -60,10 +60,10 @@ pub unsafe fn evtchn_interdomain(
     d2: *mut b::domain,
     chn2: *mut b::evtchn,
 ) -> c_int {
-    // SAFETY: the caller guarantees that the domains and channels are live (module doc),
-    // which is all the hook requires.
     hook!(
         evtchn_interdomain,
+        // SAFETY: the caller guarantees that the domains and channels are live (module doc),
+        // which is all the hook requires.
         unsafe { b::oxx_xsm_evtchn_interdomain(d1, chn1, d2, chn2) },
         d1,
         chn1,

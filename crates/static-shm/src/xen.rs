@@ -68,10 +68,10 @@ fn with_config<R>(
         return None;
     }
     if CHECKED_FDT.load(Ordering::Relaxed) == blob.as_ptr() as usize {
+        // The kept configuration's strings are slices of `blob` (Fdt's names and properties
+        // point into the blob it reads), which is 'static: the types agree.
         // SAFETY: CONFIG_BUSY gives this call the only reference to the cell's content until
-        // it is released below. The kept configuration's strings are slices of `blob` (Fdt's
-        // names and properties point into the blob it reads), which is 'static: the types
-        // agree.
+        // it is released below; the lifetime holds as said above.
         let cfg: &Config<'static, usize> = unsafe { &*CONFIG.0.get() };
         let r = f(Ok(cfg));
         CONFIG_BUSY.store(false, Ordering::Release);
@@ -100,11 +100,12 @@ fn with_config<R>(
         }
     }
     let host = HostLayout { ram: &ram[..nram], reserved: &avoid[..navoid] };
+    // `Config<'static, _>` and `Config<'_, _>` differ only in a lifetime (same layout); the
+    // shorter one borrows `fdt`, and no reference outlives this call: `f`'s result `R` cannot
+    // borrow from its argument, and the lists are cleared before release unless kept; a kept
+    // configuration's strings are slices of the 'static `blob` (above).
     // SAFETY: CONFIG_BUSY gives this call the only reference to the cell's content until it
-    // is released below. `Config<'static, _>` and `Config<'_, _>` differ only in a lifetime
-    // (same layout); the shorter one borrows `fdt`, and no reference outlives this call: `f`'s
-    // result `R` cannot borrow from its argument, and the lists are cleared before release
-    // unless kept; a kept configuration's strings are slices of the 'static `blob` (above).
+    // is released below; the lifetime cast holds as said above.
     let cfg: &mut Config<'_, usize> = unsafe { &mut *CONFIG.0.get().cast() };
     cfg.clear();
     let mut errs = Errors::new();
