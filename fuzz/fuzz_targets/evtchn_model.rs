@@ -28,7 +28,7 @@ fn port(b: u8) -> u32 {
 fn decode(ndoms: usize, c: &[u8]) -> Op {
     let cur = usize::from(c[1]) % ndoms;
     let (a, b) = (c[2], c[3]);
-    match c[0] % 12 {
+    match c[0] % 13 {
         0 => Op::AllocUnbound { cur, remote: a % 6 },
         1 => Op::BindInterdomain { cur, rdom: a % 6, rport: port(b) },
         2 => Op::BindVirq {
@@ -44,7 +44,8 @@ fn decode(ndoms: usize, c: &[u8]) -> Op {
         8 => Op::Mask { cur, port: u32::from(a % 70) },
         9 => Op::Unmask { cur, port: port(a) },
         10 => Op::ClearPending { cur, port: u32::from(a % 70) },
-        _ => Op::Reset { cur },
+        11 => Op::Reset { cur },
+        _ => Op::Busy { cur, port: u32::from(a % 12), busy: b & 1 == 1 },
     }
 }
 

@@ -335,6 +335,14 @@ impl Domain for XenDom {
         // SAFETY: invariant 1; under the event lock.
         unsafe { (*self.ptr()).next_evtchn = p }
     }
+    fn free_hint(self) -> Port {
+        // SAFETY: invariant 1; under the event lock (patches/0004 adds the field).
+        unsafe { (*self.ptr()).evtchn_port_hint }
+    }
+    fn set_free_hint(self, p: Port) {
+        // SAFETY: invariant 1; under the event lock.
+        unsafe { (*self.ptr()).evtchn_port_hint = p }
+    }
     fn has_vcpu(self, id: u32) -> bool {
         !self.vcpu_ptr(id).is_null()
     }

@@ -46,7 +46,8 @@ pub fn port_space(_: &Env<'_>) {
 
 /// Exhaustion: allocation goes 1, 2, … 1023 (max_evtchn_port of a dom0less domU, not the
 /// 2L ABI's 4096), then every way of getting a port fails with -ENOSPC; ports up to 1023 are
-/// valid, 1024 is not; a port closed anywhere is the next one handed out.
+/// valid, 1024 is not; a port closed anywhere is the next one handed out, and ports closed in
+/// any order come back lowest first.
 pub fn exhaust_2l(_: &Env<'_>) {
     for want in 1..=MAX_PORT {
         match evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF) {
@@ -77,6 +78,19 @@ pub fn exhaust_2l(_: &Env<'_>) {
     check!(evtchn::close(MAX_PORT + 1), Err(Errno::EINVAL), "close(1024)");
     check!(evtchn::close(MAX_PORT), Ok(()), "close(1023)");
     check!(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), Ok(MAX_PORT), "realloc 1023");
+    // Holes closed in any order come back lowest first (the Rust build starts its search at
+    // a free-port hint, C walks from 0: both must hand out these ports).
+    for p in [900, 3, 512, 65, 64, 1] {
+        check!(evtchn::close(p), Ok(()), "close({p})");
+    }
+    for want in [1, 3, 64] {
+        check!(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), Ok(want), "refill {want}");
+    }
+    check!(evtchn::close(2), Ok(()), "close(2) below the ports just handed out");
+    for want in [2, 65, 512, 900] {
+        check!(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), Ok(want), "refill {want}");
+    }
+    check!(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), Err(Errno::ENOSPC), "full again");
     xtf_success!();
 }
 
