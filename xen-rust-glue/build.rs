@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(xen)");
+    println!("cargo::rustc-check-cfg=cfg(xen_static_shm)");
+    println!("cargo::rustc-check-cfg=cfg(xen_v4v)");
     println!("cargo::rerun-if-env-changed=XEN_OBJTREE");
     println!("cargo::rerun-if-env-changed=XEN_RUST_CFLAGS");
     println!("cargo::rerun-if-env-changed=XEN_CC");
@@ -39,8 +41,19 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(xen_xsm)");
     let autoconf =
         std::fs::read_to_string(objtree.join("include/generated/autoconf.h")).unwrap_or_default();
-    if autoconf.lines().any(|l| l.trim() == "#define CONFIG_XSM 1") {
+    let config = |name: &str| autoconf.lines().any(|l| l.trim() == format!("#define {name} 1"));
+    if config("CONFIG_XSM") {
         println!("cargo::rustc-cfg=xen_xsm");
+    }
+    // The glue of a feature exists only with its Kconfig switch: its C helpers are compiled
+    // only then (helpers/static_shm.c, helpers/v4v.c), and the archive is one object, so a
+    // glue function left in it would leave undefined oxx_* references in Xen's link (the
+    // build with CONFIG_RUST_EVTCHN=y alone failed to link that way).
+    if config("CONFIG_RUST_STATIC_SHM") {
+        println!("cargo::rustc-cfg=xen_static_shm");
+    }
+    if config("CONFIG_RUST_V4V") {
+        println!("cargo::rustc-cfg=xen_v4v");
     }
 
     compile_helpers(&flags);

@@ -26,11 +26,11 @@ mod panic;
 pub mod print;
 #[cfg(xen)]
 pub mod selftest;
-#[cfg(xen)]
+#[cfg(all(xen, xen_static_shm))]
 pub mod static_shm;
 #[cfg(xen)]
 pub mod sync;
-#[cfg(xen)]
+#[cfg(all(xen, xen_v4v))]
 pub mod v4v;
 #[cfg(xen)]
 pub mod xbox;

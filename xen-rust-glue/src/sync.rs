@@ -39,6 +39,35 @@ impl<T> SpinLock<T> {
         Self { lock: UnsafeCell::new(unsafe { l.assume_init() }), data: UnsafeCell::new(data) }
     }
 
+    /// Initialise, in place, the locks of `n` `SpinLock<T>`s spaced `stride` bytes apart that
+    /// live in zeroed memory (C: `spin_lock_init(&q[i].lock)` for each of an xzalloc'd
+    /// array), without building each on the stack and copying it in. Spin_lock_init runs once;
+    /// the other locks get a copy of its SPIN_LOCK_UNLOCKED value (plain data, as in new()).
+    ///
+    /// # Safety
+    /// `first` points to writable memory for a `SpinLock<T>` whose data is already a valid T
+    /// (e.g. zeroed memory for a T where zero is valid), and so does `first + k * stride` for
+    /// every k < n; nothing else refers to those locks yet.
+    pub unsafe fn init_in_place(first: *mut Self, stride: usize, n: usize) {
+        if n == 0 {
+            return;
+        }
+        // SAFETY: the caller gives writable memory for `first`; raw_get makes no reference.
+        let lock0 = unsafe { UnsafeCell::raw_get(core::ptr::addr_of!((*first).lock)) };
+        // SAFETY: spin_lock_init writes a whole SPIN_LOCK_UNLOCKED value through lock0.
+        unsafe { b::oxx_spin_lock_init(lock0) };
+        for k in 1..n {
+            // SAFETY: the caller guarantees `first + k * stride` is another such SpinLock<T>,
+            // distinct from the first; copying an unlocked spinlock_t is an assignment of
+            // SPIN_LOCK_UNLOCKED.
+            unsafe {
+                let other = first.byte_add(k * stride);
+                let lock = UnsafeCell::raw_get(core::ptr::addr_of!((*other).lock));
+                lock.write(lock0.read());
+            }
+        }
+    }
+
     /// `spin_lock()`.
     pub fn lock(&self) -> SpinLockGuard<'_, T> {
         // SAFETY: the lock was initialised in new() and lives as long as &self.

@@ -395,20 +395,23 @@ fn setup_control_block(v: *mut b::vcpu) -> Result<(), Errno> {
     if p.is_null() {
         return Err(Errno::ENOMEM);
     }
-    let fv = FifoVcpu {
-        control_block: AtomicPtr::new(null_mut()),
-        queue: core::array::from_fn(|i| Queue {
-            head: AtomicPtr::new(null_mut()),
-            priority: i as u8,
-            tail: SpinLock::new(0),
-        }),
-    };
-    // SAFETY: p is a fresh allocation of the right size and alignment; v is live and its
-    // evtchn_fifo is written under the event lock (init_control holds it).
+    // Initialised in place, as C does (xzalloc, then the non-zero fields): zeroed memory is
+    // already null pointers and zero tails, so only the priorities and the locks are written.
+    // Building the struct on the stack and copying it in cost ~450 instructions per
+    // init_control (ci/bench-profile: memset and memcpy over C's).
+    // SAFETY: p is a fresh, zeroed allocation of the right size and alignment, reachable by
+    // nothing else yet; zero is a valid AtomicPtr (null), u8 and Port, so every field is valid
+    // before and after these writes; the MAX_QUEUES locks are `size_of::<Queue>()` apart.
     unsafe {
-        p.write(fv);
-        (*v).evtchn_fifo = p.cast();
+        let q0 = addr_of_mut!((*p).queue).cast::<Queue>();
+        for i in 0..MAX_QUEUES {
+            addr_of_mut!((*q0.add(i)).priority).write(i as u8);
+        }
+        SpinLock::init_in_place(addr_of_mut!((*q0).tail), size_of::<Queue>(), MAX_QUEUES);
     }
+    // SAFETY: v is live and its evtchn_fifo is written under the event lock (init_control
+    // holds it).
+    unsafe { (*v).evtchn_fifo = p.cast() };
     Ok(())
 }
 
