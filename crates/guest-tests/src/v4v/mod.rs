@@ -44,12 +44,13 @@ pub mod errors;
 pub mod traffic;
 
 use core::fmt;
+use core::ops::DerefMut;
 
 use xtf::abi::{self, DomId, Errno};
-use xtf::guest::ring_mem::{self, Notifier};
+use xtf::guest::ring_mem::{self, Notifier, RingMem};
 use xtf::guest::upcall::{self, Abi, Config};
 use xtf::guest::{argo, evtchn, timer, v4v};
-use xtf::ring::{Received, RingError};
+use xtf::ring::Received;
 use xtf::{Env, xtf_error, xtf_failure};
 
 /// Longest single wait (generous: TCG on a loaded 2-core host).
@@ -66,22 +67,12 @@ pub fn check(ok: bool, what: fmt::Arguments<'_>) -> bool {
     ok
 }
 
-/// One ring of a protocol.
-pub trait ProtoRing {
+/// One ring of a protocol: what the two ABIs do differently (registration, the page list);
+/// receiving, the pointers, guard pages and digests are the shared [`RingMem`] it derefs to.
+pub trait ProtoRing: DerefMut<Target = RingMem> {
     fn register(&self) -> Result<(), Errno>;
     fn unregister(&self) -> Result<(), Errno>;
-    fn recv(&self, out: &mut [u8]) -> Result<Option<Received>, RingError>;
-    fn is_empty(&self) -> bool;
-    fn rx_ptr(&self) -> u32;
-    fn tx_ptr(&self) -> u32;
-    fn set_rx_ptr(&self, v: u32);
-    fn set_tx_ptr(&self, v: u32);
-    fn guards_intact(&self) -> Result<(), usize>;
-    fn digest(&self) -> u64;
-    fn tail_intact(&self) -> Result<(), usize>;
     fn scatter(&mut self, order: &[u16]) -> bool;
-    /// Guest address of the ring's rx_ptr.
-    fn rx_ptr_addr(&self) -> usize;
 }
 
 /// V4V or Argo, as the traffic tests use them.
@@ -119,38 +110,8 @@ impl ProtoRing for v4v::Ring {
     fn unregister(&self) -> Result<(), Errno> {
         v4v::Ring::unregister(self)
     }
-    fn recv(&self, out: &mut [u8]) -> Result<Option<Received>, RingError> {
-        v4v::Ring::recv(self, out)
-    }
-    fn is_empty(&self) -> bool {
-        v4v::Ring::is_empty(self)
-    }
-    fn rx_ptr(&self) -> u32 {
-        v4v::Ring::rx_ptr(self)
-    }
-    fn tx_ptr(&self) -> u32 {
-        v4v::Ring::tx_ptr(self)
-    }
-    fn set_rx_ptr(&self, v: u32) {
-        v4v::Ring::set_rx_ptr(self, v)
-    }
-    fn set_tx_ptr(&self, v: u32) {
-        v4v::Ring::set_tx_ptr(self, v)
-    }
-    fn guards_intact(&self) -> Result<(), usize> {
-        v4v::Ring::guards_intact(self)
-    }
-    fn digest(&self) -> u64 {
-        v4v::Ring::digest(self)
-    }
-    fn tail_intact(&self) -> Result<(), usize> {
-        v4v::Ring::tail_intact(self)
-    }
     fn scatter(&mut self, order: &[u16]) -> bool {
         v4v::Ring::scatter(self, order)
-    }
-    fn rx_ptr_addr(&self) -> usize {
-        self.pages.addr() + 24
     }
 }
 
@@ -161,38 +122,8 @@ impl ProtoRing for argo::Ring {
     fn unregister(&self) -> Result<(), Errno> {
         argo::Ring::unregister(self)
     }
-    fn recv(&self, out: &mut [u8]) -> Result<Option<Received>, RingError> {
-        argo::Ring::recv(self, out)
-    }
-    fn is_empty(&self) -> bool {
-        argo::Ring::is_empty(self)
-    }
-    fn rx_ptr(&self) -> u32 {
-        argo::Ring::rx_ptr(self)
-    }
-    fn tx_ptr(&self) -> u32 {
-        argo::Ring::tx_ptr(self)
-    }
-    fn set_rx_ptr(&self, v: u32) {
-        argo::Ring::set_rx_ptr(self, v)
-    }
-    fn set_tx_ptr(&self, v: u32) {
-        argo::Ring::set_tx_ptr(self, v)
-    }
-    fn guards_intact(&self) -> Result<(), usize> {
-        argo::Ring::guards_intact(self)
-    }
-    fn digest(&self) -> u64 {
-        argo::Ring::digest(self)
-    }
-    fn tail_intact(&self) -> Result<(), usize> {
-        argo::Ring::tail_intact(self)
-    }
     fn scatter(&mut self, order: &[u16]) -> bool {
         argo::Ring::scatter(self, order)
-    }
-    fn rx_ptr_addr(&self) -> usize {
-        self.pages.addr()
     }
 }
 

@@ -6,16 +6,13 @@
 //! Argo's ring header holds only `rx_ptr` (0) and `tx_ptr` (4); the ring's identity and size
 //! go in `xen_argo_register_ring_t`, its pages in a plain array of gfns.
 
-use core::sync::atomic::Ordering;
-
 use super::hypercall::hypercall;
-use super::ring_mem::{self, MAX_SCATTER, PAGE, Pages, RingData};
+use super::ring_mem::{PAGE, Pages, RingMem};
 use crate::abi::argo::{
     self, Addr, Iov, RING_HEADER, RegisterRing, RingDataEnt, RingDataHeader, SendAddr,
     UnregisterRing,
 };
 use crate::abi::{DomId, Errno};
-use crate::ring::{self, Received, RingError};
 
 /// `argo_op(cmd, a1, a2, a3, a4)` with raw argument words.
 ///
@@ -28,29 +25,38 @@ pub unsafe fn raw_op(cmd: u64, a1: u64, a2: u64, a3: u64, a4: u64) -> Result<u64
     Errno::from_ret(unsafe { hypercall(argo::HYPERCALL, [cmd, a1, a2, a3, a4]) })
 }
 
-/// An Argo ring in arena memory and its gfn array.
+/// An Argo ring in arena memory ([`RingMem`]: header with rx_ptr at 0, tx_ptr at 4) and its
+/// gfn array.
 pub struct Ring {
-    pub pages: Pages,
-    pub guarded: Pages,
+    pub mem: RingMem,
     pub gfns: Pages,
-    pub len: u32,
-    pub npage: u32,
-    /// The pfn list's page order over `pages` (None: in order).
-    pub order: Option<[u16; MAX_SCATTER]>,
     pub port: u32,
     pub partner: DomId,
+}
+
+impl core::ops::Deref for Ring {
+    type Target = RingMem;
+    fn deref(&self) -> &RingMem {
+        &self.mem
+    }
+}
+
+impl core::ops::DerefMut for Ring {
+    fn deref_mut(&mut self) -> &mut RingMem {
+        &mut self.mem
+    }
 }
 
 impl Ring {
     /// A fresh ring of `len` bytes for `port` from `partner` ([`argo::DOMID_ANY`]: anyone).
     pub fn new(len: u32, port: u32, partner: DomId) -> Option<Ring> {
         let npage = argo::npages(len);
-        let (pages, guarded) = Pages::alloc_guarded(npage as usize)?;
+        let mem = RingMem::alloc(len, npage, RING_HEADER, 0)?;
         let gfns = Pages::alloc((8 * npage as usize).div_ceil(PAGE))?;
         for i in 0..npage as usize {
-            gfns.write_u64(8 * i, pages.gfn(i));
+            gfns.write_u64(8 * i, mem.pages.gfn(i));
         }
-        Some(Ring { pages, guarded, gfns, len, npage, port, partner, order: None })
+        Some(Ring { mem, gfns, port, partner })
     }
 
     /// XEN_ARGO_OP_register_ring with `flags`.
@@ -83,77 +89,10 @@ impl Ring {
             .map(|_| ())
     }
 
-    pub fn rx_ptr(&self) -> u32 {
-        self.pages.u32_at(0).load(Ordering::Acquire)
-    }
-
-    pub fn tx_ptr(&self) -> u32 {
-        self.pages.u32_at(4).load(Ordering::Acquire)
-    }
-
-    pub fn set_rx_ptr(&self, v: u32) {
-        self.pages.u32_at(0).store(v, Ordering::Release);
-    }
-
-    pub fn set_tx_ptr(&self, v: u32) {
-        self.pages.u32_at(4).store(v, Ordering::Release);
-    }
-
-    fn data(&self) -> RingData {
-        RingData { pages: self.pages, data: RING_HEADER, len: self.len, order: self.order }
-    }
-
-    /// Copies the next message's payload into `out` and consumes it; `None` if empty.
-    pub fn recv(&self, out: &mut [u8]) -> Result<Option<Received>, RingError> {
-        let tx = self.tx_ptr();
-        let rx = self.rx_ptr();
-        let got = ring::copy_out(&self.data(), rx, tx, out)?;
-        if let Some(m) = got {
-            self.set_rx_ptr(m.next_rx);
-        }
-        Ok(got)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rx_ptr() == self.tx_ptr()
-    }
-
-    /// Guard pages untouched? `Err(offset)` of the first changed byte in the guarded block.
-    pub fn guards_intact(&self) -> Result<(), usize> {
-        let g = super::ring_mem::GUARD_BYTE;
-        if let Some(i) = self.guarded.find_not(0, PAGE, g) {
-            return Err(i);
-        }
-        let end = PAGE + self.pages.bytes();
-        match self.guarded.find_not(end, PAGE, g) {
-            Some(i) => Err(i),
-            None => Ok(()),
-        }
-    }
-
-    /// Lists the ring's pages to Xen in `order` (a permutation keeping page 0 first, at most
-    /// 8 pages): Xen must follow the list, so message bytes land scattered over our pages;
-    /// [`Ring::recv`] reads them back through the same list. Before registering. `false` if
-    /// `order` is not such a permutation.
+    /// [`RingMem::scatter`] through the gfn array.
     pub fn scatter(&mut self, order: &[u16]) -> bool {
-        let Some(o) = ring_mem::check_order(order, self.npage as usize) else {
-            return false;
-        };
-        for (i, &p) in order.iter().enumerate() {
-            self.gfns.write_u64(8 * i, self.pages.gfn(p as usize));
-        }
-        self.order = Some(o);
-        true
-    }
-
-    /// Whether the bytes of the ring's pages past header + len (to the end of its last page)
-    /// are still zero: Xen must not write there either. `Err(offset)` from the header.
-    pub fn tail_intact(&self) -> Result<(), usize> {
-        self.data().tail_intact()
-    }
-
-    pub fn digest(&self) -> u64 {
-        self.pages.digest(0, RING_HEADER + self.len as usize)
+        let gfns = self.gfns;
+        self.mem.scatter(order, |i, gfn| gfns.write_u64(8 * i, gfn))
     }
 }
 

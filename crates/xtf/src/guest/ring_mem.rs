@@ -19,7 +19,7 @@ use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use super::{evtchn, timer, upcall};
 use crate::abi::{Errno, EvtchnPort};
 use crate::registry::Env;
-use crate::ring::RingBytes;
+use crate::ring::{Received, RingBytes, RingError};
 
 pub const PAGE: usize = 4096;
 pub const ARENA_BASE: usize = 0x4040_0000;
@@ -241,6 +241,114 @@ impl RingBytes for RingData {
             self.pages.read(self.physical(logical), &mut out[done..done + n]);
             done += n;
         }
+    }
+}
+
+/// A receiver's ring as both ABIs lay it out in memory (V4V and Argo differ in the header and
+/// in how the pages are listed to Xen, not here): a `header`-byte header with `rx_ptr` at
+/// `rx_off` and `tx_ptr` 4 bytes after it, then `len` bytes of ring data, over `npage`
+/// pages between two guard pages, listed to Xen in `order` once [`RingMem::scatter`]ed.
+/// The ABI's `Ring` types wrap this (and deref to it) with their registration data.
+pub struct RingMem {
+    /// Header + ring[] pages.
+    pub pages: Pages,
+    /// The same with the guard page before and after.
+    pub guarded: Pages,
+    pub len: u32,
+    pub npage: u32,
+    /// The page list's order over `pages` (None: in order).
+    pub order: Option<[u16; MAX_SCATTER]>,
+    header: usize,
+    rx_off: usize,
+}
+
+impl RingMem {
+    /// `npage` (at least one) guarded pages from the arena; `None` if it is used up.
+    pub fn alloc(len: u32, npage: u32, header: usize, rx_off: usize) -> Option<RingMem> {
+        let (pages, guarded) = Pages::alloc_guarded(npage.max(1) as usize)?;
+        Some(RingMem { pages, guarded, len, npage, order: None, header, rx_off })
+    }
+
+    pub fn rx_ptr(&self) -> u32 {
+        self.pages.u32_at(self.rx_off).load(Ordering::Acquire)
+    }
+
+    pub fn tx_ptr(&self) -> u32 {
+        self.pages.u32_at(self.rx_off + 4).load(Ordering::Acquire)
+    }
+
+    /// Publishes `rx_ptr` (release: after every read of the bytes it frees).
+    pub fn set_rx_ptr(&self, v: u32) {
+        self.pages.u32_at(self.rx_off).store(v, Ordering::Release);
+    }
+
+    /// Writes `tx_ptr` (as a hostile owner would; Xen must not trust it).
+    pub fn set_tx_ptr(&self, v: u32) {
+        self.pages.u32_at(self.rx_off + 4).store(v, Ordering::Release);
+    }
+
+    /// Guest address of rx_ptr (for a second vCPU that rewrites it behind our back).
+    pub fn rx_ptr_addr(&self) -> usize {
+        self.pages.addr() + self.rx_off
+    }
+
+    fn data(&self) -> RingData {
+        RingData { pages: self.pages, data: self.header, len: self.len, order: self.order }
+    }
+
+    /// Copies the next message's payload into `out` and consumes it; `None` if empty.
+    pub fn recv(&self, out: &mut [u8]) -> Result<Option<Received>, RingError> {
+        let tx = self.tx_ptr();
+        let rx = self.rx_ptr();
+        let got = crate::ring::copy_out(&self.data(), rx, tx, out)?;
+        if let Some(m) = got {
+            self.set_rx_ptr(m.next_rx);
+        }
+        Ok(got)
+    }
+
+    /// Whether rx_ptr == tx_ptr.
+    pub fn is_empty(&self) -> bool {
+        self.rx_ptr() == self.tx_ptr()
+    }
+
+    /// Whether both guard pages still hold only the guard pattern; `Err(offset)` of the
+    /// first changed byte from the start of the guarded block.
+    pub fn guards_intact(&self) -> Result<(), usize> {
+        if let Some(i) = self.guarded.find_not(0, PAGE, GUARD_BYTE) {
+            return Err(i);
+        }
+        match self.guarded.find_not(PAGE + self.pages.bytes(), PAGE, GUARD_BYTE) {
+            Some(i) => Err(i),
+            None => Ok(()),
+        }
+    }
+
+    /// Lists the ring's pages to Xen in `order` (a permutation keeping page 0 first, at most
+    /// [`MAX_SCATTER`] pages) through `list(i, gfn)`, which writes entry `i` of the ABI's page
+    /// list: Xen must follow it, so message bytes land scattered over our pages; [`Self::recv`]
+    /// reads them back through the same list. Before registering. `false` if `order` is not
+    /// such a permutation.
+    pub fn scatter(&mut self, order: &[u16], mut list: impl FnMut(usize, u64)) -> bool {
+        let Some(o) = check_order(order, self.npage as usize) else {
+            return false;
+        };
+        for (i, &p) in order.iter().enumerate() {
+            list(i, self.pages.gfn(p as usize));
+        }
+        self.order = Some(o);
+        true
+    }
+
+    /// Whether the bytes of the ring's pages past header + len (to the end of its last page)
+    /// are still zero: Xen must not write there either. `Err(offset)` from the header.
+    pub fn tail_intact(&self) -> Result<(), usize> {
+        self.data().tail_intact()
+    }
+
+    /// A digest of header and ring[] (to see that a failed send changed nothing).
+    pub fn digest(&self) -> u64 {
+        self.pages.digest(0, self.header + self.len as usize)
     }
 }
 

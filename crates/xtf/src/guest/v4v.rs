@@ -19,13 +19,12 @@
 use core::sync::atomic::Ordering;
 
 use super::hypercall::hypercall;
-use super::ring_mem::{self, MAX_SCATTER, PAGE, Pages, RingData};
+use super::ring_mem::{PAGE, Pages, RingMem};
 use crate::abi::v4v::{
     self, Addr, Iov, PFN_LIST_HEADER, PFN_LIST_MAGIC, RING_DATA_MAGIC, RING_HEADER, RING_MAGIC,
     RingDataEnt, RingDataHeader, RingHeader, RingId, SendAddr,
 };
 use crate::abi::{DomId, Errno};
-use crate::ring::{self, Received, RingError};
 
 /// `v4v_op(cmd, a1, a2, a3, a4)` with raw argument words.
 ///
@@ -40,18 +39,25 @@ pub unsafe fn raw_op(cmd: u64, a1: u64, a2: u64, a3: u64, a4: u64) -> Result<u64
     Errno::from_ret(unsafe { hypercall(v4v::HYPERCALL, [cmd, a1, a2, a3, a4]) })
 }
 
-/// A ring in arena memory and its pfn list. Nothing is registered until [`Ring::register`].
+/// A ring in arena memory ([`RingMem`]: the 64-byte header with rx_ptr at 24, tx_ptr at 28)
+/// and its pfn list. Nothing is registered until [`Ring::register`].
 pub struct Ring {
-    /// Header + ring[] pages.
-    pub pages: Pages,
-    /// The same with the guard page before and after.
-    pub guarded: Pages,
+    pub mem: RingMem,
     /// The pfn list (header + one gfn per ring page).
     pub pfns: Pages,
-    pub len: u32,
-    pub npage: u32,
-    /// The pfn list's page order over `pages` (None: in order).
-    pub order: Option<[u16; MAX_SCATTER]>,
+}
+
+impl core::ops::Deref for Ring {
+    type Target = RingMem;
+    fn deref(&self) -> &RingMem {
+        &self.mem
+    }
+}
+
+impl core::ops::DerefMut for Ring {
+    fn deref_mut(&mut self) -> &mut RingMem {
+        &mut self.mem
+    }
 }
 
 /// Pages the pfn list of `npage` pages takes.
@@ -68,9 +74,9 @@ impl Ring {
 
     /// As [`Ring::new`] with `npage` pages (which may disagree with `len`, for error cases).
     pub fn with_pages(len: u32, npage: u32, port: u32, partner: DomId) -> Option<Ring> {
-        let (pages, guarded) = Pages::alloc_guarded(npage.max(1) as usize)?;
+        let mem = RingMem::alloc(len, npage, RING_HEADER, 24)?;
         let pfns = Pages::alloc(pfn_list_pages(npage).max(1))?;
-        let r = Ring { pages, guarded, pfns, len, npage, order: None };
+        let r = Ring { mem, pfns };
         r.write_header(RING_MAGIC, port, partner, len);
         pfns.write_pod(
             0,
@@ -82,7 +88,7 @@ impl Ring {
             },
         );
         for i in 0..npage as usize {
-            r.set_pfn(i, pages.gfn(i));
+            r.set_pfn(i, r.pages.gfn(i));
         }
         Some(r)
     }
@@ -131,88 +137,16 @@ impl Ring {
         unsafe { raw_op(v4v::op::UNREGISTER_RING, self.addr(), 0, 0, 0) }.map(|_| ())
     }
 
-    pub fn rx_ptr(&self) -> u32 {
-        self.pages.u32_at(24).load(Ordering::Acquire)
-    }
-
-    pub fn tx_ptr(&self) -> u32 {
-        self.pages.u32_at(28).load(Ordering::Acquire)
-    }
-
-    /// Publishes `rx_ptr` (release: after every read of the bytes it frees).
-    pub fn set_rx_ptr(&self, v: u32) {
-        self.pages.u32_at(24).store(v, Ordering::Release);
-    }
-
-    /// Writes `tx_ptr` (as a hostile owner would; Xen must not trust it).
-    pub fn set_tx_ptr(&self, v: u32) {
-        self.pages.u32_at(28).store(v, Ordering::Release);
-    }
-
     /// id.addr.domain as Xen left it.
     pub fn id_domain(&self) -> u16 {
         let w = self.pages.u32_at(12).load(Ordering::Acquire);
         w as u16
     }
 
-    fn data(&self) -> RingData {
-        RingData { pages: self.pages, data: RING_HEADER, len: self.len, order: self.order }
-    }
-
-    /// Copies the next message's payload into `out` and consumes it; `None` if empty.
-    pub fn recv(&self, out: &mut [u8]) -> Result<Option<Received>, RingError> {
-        let tx = self.tx_ptr();
-        let rx = self.rx_ptr();
-        let got = ring::copy_out(&self.data(), rx, tx, out)?;
-        if let Some(m) = got {
-            self.set_rx_ptr(m.next_rx);
-        }
-        Ok(got)
-    }
-
-    /// Whether rx_ptr == tx_ptr.
-    pub fn is_empty(&self) -> bool {
-        self.rx_ptr() == self.tx_ptr()
-    }
-
-    /// Whether both guard pages still hold only the guard pattern; `Err(offset)` of the
-    /// first changed byte from the start of the guarded block.
-    pub fn guards_intact(&self) -> Result<(), usize> {
-        let g = super::ring_mem::GUARD_BYTE;
-        if let Some(i) = self.guarded.find_not(0, PAGE, g) {
-            return Err(i);
-        }
-        let end = PAGE + self.pages.bytes();
-        if let Some(i) = self.guarded.find_not(end, PAGE, g) {
-            return Err(i);
-        }
-        Ok(())
-    }
-
-    /// Lists the ring's pages to Xen in `order` (a permutation keeping page 0 first, at most
-    /// 8 pages): Xen must follow the list, so message bytes land scattered over our pages;
-    /// [`Ring::recv`] reads them back through the same list. Before registering. `false` if
-    /// `order` is not such a permutation.
+    /// [`RingMem::scatter`] through the pfn list.
     pub fn scatter(&mut self, order: &[u16]) -> bool {
-        let Some(o) = ring_mem::check_order(order, self.npage as usize) else {
-            return false;
-        };
-        for (i, &p) in order.iter().enumerate() {
-            self.set_pfn(i, self.pages.gfn(p as usize));
-        }
-        self.order = Some(o);
-        true
-    }
-
-    /// Whether the bytes of the ring's pages past header + len (to the end of its last page)
-    /// are still zero: Xen must not write there either. `Err(offset)` from the header.
-    pub fn tail_intact(&self) -> Result<(), usize> {
-        self.data().tail_intact()
-    }
-
-    /// A digest of header and ring[] (to see that a failed send changed nothing).
-    pub fn digest(&self) -> u64 {
-        self.pages.digest(0, RING_HEADER + self.len as usize)
+        let pfns = self.pfns;
+        self.mem.scatter(order, |i, gfn| pfns.write_u64(PFN_LIST_HEADER + 8 * i, gfn))
     }
 }
 
