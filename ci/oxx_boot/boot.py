@@ -155,7 +155,8 @@ def qemu_command(gen: Generated, spec: MachineSpec, icount: bool,
         if word.startswith("tftp"):
             cmd += ["-netdev", "user,id=n0,restrict=on,tftp=%s"
                     % gen.outdir.replace(",", ",,"),
-                    "-device", "virtio-net-pci,netdev=n0"]
+                    # romfile=: u-boot drives virtio-net itself; no iPXE option ROM.
+                    "-device", "virtio-net-pci,netdev=n0,romfile="]
         elif re.search(r"\bvirtio\s+0(:1)?\b", load):
             disk = _disk_image(gen)
             cmd += ["-drive", "if=none,format=raw,id=d0,file=%s" % disk.replace(",", ",,"),

@@ -25,8 +25,13 @@ class MachineSpec:
     cpu: str = "cortex-a57"
 
     def machine_args(self) -> List[str]:
+        # -nic none: QEMU's virt machine otherwise adds a default virtio NIC and looks for
+        # its option ROM (efi-virtio.rom, Debian package ipxe-qemu, only a Recommends of
+        # qemu-system-arm): without the ROM every boot and every dumpdtb fails. Boots that
+        # need a NIC add their own with an empty romfile= (qemu_command).
         return ["-machine", "virt,virtualization=on,gic-version=%d" % self.gic,
-                "-cpu", self.cpu, "-smp", str(self.smp), "-m", str(self.mem_mib)]
+                "-cpu", self.cpu, "-smp", str(self.smp), "-m", str(self.mem_mib),
+                "-nic", "none"]
 
     def describe(self):
         return "gic-version=%d, -smp %d, -m %d" % (self.gic, self.smp, self.mem_mib)
