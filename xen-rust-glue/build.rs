@@ -7,7 +7,8 @@
 //!  2. compiles `helpers/helpers.c` with those same flags and Xen's cross compiler;
 //!  3. sets `--cfg xen` so the Xen-facing modules are built.
 //! Anywhere else (host `cargo test`), it does nothing and only the host-checkable parts of the
-//! glue are built.
+//! glue are built. Steps 1 and 2 need the `xen` feature (bindgen and cc are its optional
+//! build-dependencies): Makefile.rust enables it, host builds do not.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -27,8 +28,14 @@ fn main() {
     println!("cargo::rerun-if-changed=helpers/v4v.c");
 
     let (Ok(objtree), Ok(cflags)) = (env::var("XEN_OBJTREE"), env::var("XEN_RUST_CFLAGS")) else {
+        if cfg!(feature = "xen") {
+            panic!("feature `xen` is for Xen's build: XEN_OBJTREE and XEN_RUST_CFLAGS are unset");
+        }
         return;
     };
+    if !cfg!(feature = "xen") {
+        panic!("XEN_OBJTREE is set (Xen's build) but feature `xen` is off: see Makefile.rust");
+    }
     if env::var("TARGET").as_deref() != Ok("aarch64-unknown-none-softfloat") {
         panic!("XEN_OBJTREE is set but the target is not aarch64-unknown-none-softfloat");
     }
@@ -56,8 +63,13 @@ fn main() {
         println!("cargo::rustc-cfg=xen_v4v");
     }
 
-    compile_helpers(&flags);
-    generate_bindings(&flags);
+    #[cfg(feature = "xen")]
+    {
+        compile_helpers(&flags);
+        generate_bindings(&flags);
+    }
+    #[cfg(not(feature = "xen"))]
+    let _ = flags; // unreachable: the feature check above panicked
 }
 
 /// Xen passes `-I./include` style paths relative to its object tree; cargo runs us elsewhere.
@@ -79,6 +91,7 @@ fn absolute_include_paths(objtree: &Path, cflags: &str) -> Vec<String> {
     out
 }
 
+#[cfg(feature = "xen")]
 fn compile_helpers(flags: &[String]) {
     let cc_bin = env::var("XEN_CC").unwrap_or_else(|_| "aarch64-linux-gnu-gcc".into());
     let mut build = cc::Build::new();
@@ -99,6 +112,7 @@ fn compile_helpers(flags: &[String]) {
         .compile("xen_glue_helpers");
 }
 
+#[cfg(feature = "xen")]
 fn generate_bindings(flags: &[String]) {
     // libclang understands Xen's flags except the gcc-only and output-shaping ones.
     let clang_args = flags.iter().filter(|f| {

@@ -65,13 +65,12 @@ class BootResult:
     raw: Dict[int, str] = field(default_factory=dict)   # domid -> result text as printed
     qemu_cmd: List[str] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
+    # Why the boot never reached Xen, in one line with the tool's own words (None if it did).
+    error: Optional[str] = None
 
     @property
     def exit_code(self):
-        if self.status == "boot-failed" or (self.status == "qemu-exit"
-                                            and not self.xen_started):
-            return EXIT_TOOL
-        return EXIT_RAN
+        return EXIT_TOOL if self.error else EXIT_RAN
 
     def summary(self) -> str:
         lines = ["domain %d %s" % (d, r) for d, r in sorted(self.results.items())]
@@ -182,6 +181,8 @@ class _Watch:
         self.panic = False
         self.panic_done = False
         self.partial = ""
+        self.lines_before_xen: List[str] = []   # QEMU's and u-boot's own output
+        self.qemu_rc: Optional[int] = None
 
     def feed(self, data: str):
         text = self.partial + data.replace("\r", "")
@@ -198,6 +199,8 @@ class _Watch:
             self.echo.flush()
         if XEN_RE.match(line):
             self.xen_started = True
+        elif not self.xen_started and len(self.lines_before_xen) < 2000:
+            self.lines_before_xen.append(line)
         m = RESULT_RE.match(line)
         if m:
             domid = int(m.group(1) or m.group(2))
@@ -222,6 +225,27 @@ class _Watch:
         if self.partial:
             self.line(self.partial)
             self.partial = ""
+
+
+def tool_failure(w: _Watch, status: str, timeout: float, uboot: bool) -> Optional[str]:
+    """One line saying why a boot never reached Xen, quoting the tool (None if Xen ran)."""
+    if w.xen_started:
+        return None
+    before = "\n".join(w.lines_before_xen)
+    if status == "qemu-exit":
+        return "QEMU exited%s before Xen started: %s" % (
+            "" if w.qemu_rc is None else " (exit %d)" % w.qemu_rc,
+            machine.first_error_line(before))
+    if status == "boot-failed":
+        # u-boot's own complaint, from after its banner (its first lines are its version).
+        tail = before.split("U-Boot", 1)[-1]
+        return "u-boot stopped at its prompt without starting Xen: %s" % (
+            machine.first_error_line(tail))
+    if status == "timeout":
+        return "no Xen output within %g s (%s)" % (
+            timeout, "QEMU printed: " + machine.first_error_line(before) if before.strip()
+            else "QEMU printed nothing")
+    return None
 
 
 def final_results(w: _Watch, status: str) -> Dict[int, str]:
@@ -326,6 +350,11 @@ def watch(cmd: List[str], expect: int, log_path: str, timeout: float = 60.0,
                     break
         finally:
             elapsed = (decided or time.monotonic()) - start
+            if status == "qemu-exit":
+                try:
+                    w.qemu_rc = proc.wait(timeout=2)   # its output ended: it is exiting
+                except subprocess.TimeoutExpired:
+                    pass
             _kill(proc)
             # Drain what is left in the pipe.
             try:
@@ -399,4 +428,4 @@ def boot(config: str, dir: str, mode: str = "dtb", timeout: float = 60.0,
         shutil.copyfile(log_path, kept)
         log_path = kept
     return BootResult(results, status, log_path, outdir, elapsed, w.xen_started, w.raw,
-                      cmd, gen.notes)
+                      cmd, gen.notes, tool_failure(w, status, timeout, mode == "uboot"))

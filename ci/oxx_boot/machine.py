@@ -14,7 +14,26 @@ RAM_BASE = 0x40000000            # QEMU virt
 
 
 class ToolError(Exception):
-    """Something outside the config went wrong (missing program, QEMU failure)."""
+    """Something outside the config went wrong (missing program, QEMU failure).
+
+    ``str(e)`` is one line that names the tool and its own first error line, so a caller
+    can put it on a FAIL line; ``detail`` holds the command and the tool's whole output."""
+
+    def __init__(self, message: str, detail: str = ""):
+        super().__init__(message)
+        self.detail = detail
+
+
+def first_error_line(text: str) -> str:
+    """The line of a tool's output that says what went wrong: the first line naming an
+    error (QEMU: "qemu-system-aarch64: failed to find romfile ..."), else the first
+    non-empty line."""
+    lines = [l.strip() for l in text.splitlines() if l.strip()]
+    for l in lines:
+        if re.search(r"error|fail|cannot|can't|could not|not found|no such|invalid|"
+                     r"unable|refused|denied", l, re.I):
+            return l
+    return lines[0] if lines else "(no output)"
 
 
 @dataclass(frozen=True)
@@ -50,8 +69,9 @@ def run(cmd: List[str], what: str) -> str:
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        universal_newlines=True)
     if p.returncode != 0:
-        raise ToolError("%s failed (exit %d): %s\n%s" % (what, p.returncode,
-                        " ".join(cmd), p.stderr.strip()))
+        raise ToolError("%s failed (exit %d): %s" % (what, p.returncode,
+                                                      first_error_line(p.stderr + p.stdout)),
+                        "%s\n%s" % (" ".join(cmd), (p.stderr + p.stdout).strip()))
     return p.stdout
 
 

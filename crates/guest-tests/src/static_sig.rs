@@ -10,77 +10,26 @@
 //! - `shm-producer=GPA:PORT` / `shm-consumer=GPA:PORT`: a producer writes a block into the
 //!   shared memory and signals PORT until the consumer's acknowledgement (a checksum) appears.
 
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
+use core::sync::atomic::{AtomicU32, Ordering, fence};
 
 use xtf::abi::{
     DOMID_SELF, DomId, Errno, EvtchnAllocUnbound, EvtchnClose, EvtchnSend, EvtchnStatus, evtchnstat,
 };
-use xtf::guest::hypercall;
+use xtf::guest::{hypercall, shared_info};
 use xtf::{Env, println, xtf_error, xtf_failure, xtf_success};
 
-/// `memory_op` and `XENMEM_add_to_physmap` / `XENMAPSPACE_shared_info` (public/memory.h).
-const MEMORY_OP: u64 = 12;
-const XENMEM_ADD_TO_PHYSMAP: u64 = 7;
-const XENMAPSPACE_SHARED_INFO: u32 = 0;
-/// arm64 shared_info: one 48-byte vcpu_info, then 64 pending words, then 64 mask words.
-const EVTCHN_PENDING_OFFSET: usize = 48;
-
-#[repr(C)]
-struct AddToPhysmap {
-    domid: DomId,
-    size: u16,
-    space: u32,
-    idx: u64,
-    gpfn: u64,
-}
-const _: () = assert!(size_of::<AddToPhysmap>() == 24);
-
-/// The guest page that Xen's shared_info replaces (a page of our own RAM, never used otherwise).
-#[repr(C, align(4096))]
-struct Page([u8; 4096]);
-static mut SHARED_INFO_PAGE: Page = Page([0; 4096]);
-
-/// Maps shared_info over [`SHARED_INFO_PAGE`] (once) and returns its address.
-fn shared_info() -> Result<usize, Errno> {
-    static MAPPED: AtomicU64 = AtomicU64::new(0);
-    let addr = MAPPED.load(Ordering::Acquire);
-    if addr != 0 {
-        return Ok(addr as usize);
-    }
-    let page = &raw const SHARED_INFO_PAGE as u64;
-    let mut arg = AddToPhysmap {
-        domid: DOMID_SELF,
-        size: 0,
-        space: XENMAPSPACE_SHARED_INFO,
-        idx: 0,
-        gpfn: page >> 12,
-    };
-    let args = [XENMEM_ADD_TO_PHYSMAP, &mut arg as *mut AddToPhysmap as u64, 0, 0, 0];
-    // SAFETY: XENMEM_add_to_physmap reads one struct xen_add_to_physmap (layout checked above)
-    // at its pointer; it replaces the frame of SHARED_INFO_PAGE, which no Rust reference ever
-    // points to (only raw accesses through `pending_word`), so no Rust-visible memory changes.
-    Errno::from_ret(unsafe { hypercall::hypercall(MEMORY_OP, args) })?;
-    MAPPED.store(page, Ordering::Release);
-    Ok(page as usize)
-}
-
-fn pending_word(port: u32) -> Result<(&'static AtomicU64, u64), Errno> {
-    let base = shared_info()?;
-    let addr = base + EVTCHN_PENDING_OFFSET + (port as usize / 64) * 8;
-    // SAFETY: `addr` lies in the shared_info page mapped at `base` (ports used here are below
-    // 4096: word index < 64), is 8-aligned, and that page is only ever accessed atomically
-    // (Xen also updates it with atomics): an AtomicU64 view is sound for 'static.
-    Ok((unsafe { &*(addr as *const AtomicU64) }, 1u64 << (port % 64)))
+/// xtf's shared_info mapping (one per domain: a second XENMEM_add_to_physmap of it is EBUSY,
+/// so tests that later start upcalls must share it).
+fn shared_info() -> Result<&'static shared_info::SharedInfo, Errno> {
+    shared_info::map()
 }
 
 fn is_pending(port: u32) -> Result<bool, Errno> {
-    let (w, bit) = pending_word(port)?;
-    Ok(w.load(Ordering::Acquire) & bit != 0)
+    Ok(shared_info()?.is_pending(port))
 }
 
 fn clear_pending(port: u32) -> Result<(), Errno> {
-    let (w, bit) = pending_word(port)?;
-    w.fetch_and(!bit, Ordering::AcqRel);
+    shared_info()?.clear_pending(port);
     Ok(())
 }
 
@@ -498,7 +447,8 @@ fn wait_event(port: u32, seconds: u64) -> bool {
     false
 }
 
-/// `test=demo-send demo=GPA:PORT`: sends DEMO_LINES one by one.
+/// `test=demo-send demo=GPA:PORT [v4v=PEER]`: sends DEMO_LINES one by one; then, with
+/// `v4v=PEER`, the V4V part ([`crate::v4v::demo`]).
 pub fn demo_send(env: &Env<'_>) {
     let Some((gpa, port)) = shm_arg(env, "demo") else {
         xtf_error!("bootargs need demo=GPA:PORT");
@@ -529,10 +479,17 @@ pub fn demo_send(env: &Env<'_>) {
         }
         println!("sender:   <- receiver acknowledged message {n}");
     }
+    if let Some(peer) = crate::v4v::demo::peer_arg(env) {
+        let Ok(peer) = peer else { return xtf_error!("v4v=PEER: PEER is a domid") };
+        if !crate::v4v::demo::send(env, peer) {
+            return;
+        }
+    }
     xtf_success!();
 }
 
-/// `test=demo-receive demo=GPA:PORT`: prints every message and acknowledges it.
+/// `test=demo-receive demo=GPA:PORT [v4v=PEER]`: prints every message and acknowledges it;
+/// then, with `v4v=PEER`, the V4V part ([`crate::v4v::demo`]).
 pub fn demo_receive(env: &Env<'_>) {
     let Some((gpa, port)) = shm_arg(env, "demo") else {
         xtf_error!("bootargs need demo=GPA:PORT");
@@ -562,6 +519,12 @@ pub fn demo_receive(env: &Env<'_>) {
         }
         ack.store(n, Ordering::Release);
         let _ = send(port);
+    }
+    if let Some(peer) = crate::v4v::demo::peer_arg(env) {
+        let Ok(peer) = peer else { return xtf_error!("v4v=PEER: PEER is a domid") };
+        if !crate::v4v::demo::receive(env, peer) {
+            return;
+        }
     }
     xtf_success!();
 }

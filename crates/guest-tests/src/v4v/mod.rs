@@ -40,6 +40,7 @@ macro_rules! try_op {
 }
 
 pub mod bench;
+pub mod demo;
 pub mod errors;
 pub mod traffic;
 
