@@ -1,38 +1,48 @@
-//! `gen-headers CONFIG CRATE DIR`: what `cbindgen --quiet --config CONFIG --crate CRATE DIR`
-//! prints, from the cbindgen library pinned in Cargo.toml. ci/gen-headers runs it.
-//!
-//! Built with the workspace's host tests, this shares their syn/serde/proc-macro2 builds,
-//! where a `cargo install cbindgen` on a fresh machine compiled its own copy of each (minutes
-//! on two cores). Debian 12's cbindgen (0.24) cannot parse edition-2024 attributes.
+//! `gen-headers [--check]`: writes `include/xen-rust.h` (see the library), or with `--check`
+//! fails, showing the first difference, when the checked-in header is not what it would write.
+//! `ci/gen-headers` runs it.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let [config, name, dir] = args.as_slice() else {
-        eprintln!("usage: gen-headers CONFIG CRATE DIR");
-        return ExitCode::from(2);
+    let check = match std::env::args().nth(1).as_deref() {
+        None => false,
+        Some("--check") => true,
+        Some(a) => {
+            eprintln!("usage: gen-headers [--check] (unknown argument {a:?})");
+            return ExitCode::from(2);
+        }
     };
-    let config = match cbindgen::Config::from_file(config) {
-        Ok(c) => c,
+    let root = gen_headers::workspace_root();
+    let header = root.join(gen_headers::HEADER);
+    let want = match gen_headers::generate(&root) {
+        Ok(h) => h,
         Err(e) => {
-            eprintln!("gen-headers: {config}: {e}");
+            eprintln!("gen-headers: {e}");
             return ExitCode::FAILURE;
         }
     };
-    match cbindgen::Builder::new()
-        .with_config(config)
-        .with_crate_and_name(PathBuf::from(dir), name)
-        .generate()
-    {
-        Ok(bindings) => {
-            bindings.write(std::io::stdout());
-            ExitCode::SUCCESS
+    let have = std::fs::read_to_string(&header).unwrap_or_default();
+    if check {
+        if have == want {
+            return ExitCode::SUCCESS;
         }
-        Err(e) => {
-            eprintln!("gen-headers: {name}: {e}");
-            ExitCode::FAILURE
+        if let Some((i, (h, w))) =
+            have.lines().zip(want.lines()).enumerate().find(|(_, (h, w))| h != w)
+        {
+            eprintln!("{}:{}: is  {h:?}\n{:width$}  want {w:?}", header.display(), i + 1, "",
+                      width = header.display().to_string().len() + 4);
+        } else {
+            eprintln!("{}: differs in length from what gen-headers writes", header.display());
+        }
+        eprintln!("{} is out of date: run ci/gen-headers and commit it", gen_headers::HEADER);
+        return ExitCode::FAILURE;
+    }
+    if have != want {
+        if let Err(e) = std::fs::write(&header, &want) {
+            eprintln!("gen-headers: {}: {e}", header.display());
+            return ExitCode::FAILURE;
         }
     }
+    ExitCode::SUCCESS
 }
