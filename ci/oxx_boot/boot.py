@@ -227,7 +227,7 @@ class _Watch:
             self.partial = ""
 
 
-def tool_failure(w: _Watch, status: str, timeout: float, uboot: bool) -> Optional[str]:
+def tool_failure(w: _Watch, status: str) -> Optional[str]:
     """One line saying why a boot never reached Xen, quoting the tool (None if Xen ran)."""
     if w.xen_started:
         return None
@@ -241,10 +241,8 @@ def tool_failure(w: _Watch, status: str, timeout: float, uboot: bool) -> Optiona
         tail = before.split("U-Boot", 1)[-1]
         return "u-boot stopped at its prompt without starting Xen: %s" % (
             machine.first_error_line(tail))
-    if status == "timeout":
-        return "no Xen output within %g s (%s)" % (
-            timeout, "QEMU printed: " + machine.first_error_line(before) if before.strip()
-            else "QEMU printed nothing")
+    # A timeout with no Xen output is not a tool failure: QEMU ran, and Xen can die before
+    # its console exists (the dt-errors suite records C doing so).
     return None
 
 
@@ -428,4 +426,4 @@ def boot(config: str, dir: str, mode: str = "dtb", timeout: float = 60.0,
         shutil.copyfile(log_path, kept)
         log_path = kept
     return BootResult(results, status, log_path, outdir, elapsed, w.xen_started, w.raw,
-                      cmd, gen.notes, tool_failure(w, status, timeout, mode == "uboot"))
+                      cmd, gen.notes, tool_failure(w, status))

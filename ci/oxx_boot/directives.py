@@ -1,0 +1,202 @@
+"""The `#@` lines of a config: how ci/test and ci/bench run it (one parser for both).
+
+A config is an ImageBuilder file (docs/imagebuilder.md); lines starting `#@` are comments to
+ImageBuilder and options to our runners. Every directive, its value and its default:
+
+  #@ mode uboot|dtb            boot path (dtb)
+  #@ timeout SECONDS           per boot (ci/test 60, ci/bench 600)
+  #@ gic 2|3                   QEMU's GIC version (2)
+  #@ builds B...               the builds it runs on (every build asked for); B also names
+                               the development variants B-* (rust -> rust-evtchn)
+  #@ xfail B...                expected to FAIL (FAILURE or a Xen crash) on those builds
+  #@ expect TEST STATUS        that guest must report exactly STATUS (tests of the runner)
+  #@ expect-log B REGEX        a boot-log test on build B (repeatable; `!REGEX`: must not
+                               match; grep -E syntax)
+  #@ compare-builds REGEX      console lines matching REGEX (grep -E) must agree between builds
+  #@ lax yes                   boot with ci/boot --lax
+  #@ icount yes                boot with ci/boot --icount
+  #@ fuzz-trace yes            trace the first divergence (ci/fuzz-diverge)
+  #@ boots N                   ci/bench: boots per op config (its default)
+
+An unknown directive or a malformed value is an error naming the file and line: a typo must
+not silently turn an option off.
+
+Command line (for the shell runner):
+  directives.py shell CFG     the options as shell assignments (eval them), plus TESTS=(...),
+                              the guest test each domU runs, in domain order
+"""
+
+import re
+import shlex
+import sys
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+
+class DirectiveError(Exception):
+    pass
+
+
+@dataclass
+class Directives:
+    path: str
+    mode: str = "dtb"
+    timeout: Optional[float] = None
+    gic: int = 2
+    builds: Optional[List[str]] = None
+    xfail: List[str] = field(default_factory=list)
+    expect: Dict[str, str] = field(default_factory=dict)
+    expect_log: List[Tuple[str, str]] = field(default_factory=list)
+    compare_builds: Optional[str] = None
+    lax: bool = False
+    icount: bool = False
+    fuzz_trace: bool = False
+    boots: Optional[int] = None
+    tests: List[str] = field(default_factory=list)
+
+    def names_variant(self, builds: Optional[List[str]], variant: str) -> bool:
+        return names_variant(builds, variant)
+
+    def runs_on(self, variant: str) -> bool:
+        """Whether `#@ builds` (default: every build) includes this variant."""
+        return self.builds is None or names_variant(self.builds, variant)
+
+    def expect_logs(self, variant: str) -> List[str]:
+        """The expect-log regexes for a variant: an exact key wins over its prefix (rust-x
+        over rust)."""
+        exact = [r for b, r in self.expect_log if b == variant]
+        if exact:
+            return exact
+        return [r for b, r in self.expect_log if b == variant.split("-")[0]]
+
+    @property
+    def is_log_test(self) -> bool:
+        return bool(self.expect_log)
+
+
+def names_variant(builds: Optional[List[str]], variant: str) -> bool:
+    """Does a list of builds name `variant`? X names X and X-*."""
+    if builds is None:
+        return True
+    return any(b == variant or variant.split("-")[0] == b for b in builds)
+
+
+STATUSES = ("SUCCESS", "SKIP", "ERROR", "FAILURE", "TIMEOUT", "CRASH")
+
+
+def _yes(v: str, where: str) -> bool:
+    if v != "yes":
+        raise DirectiveError("%s: expected `yes`, got %r" % (where, v))
+    return True
+
+
+def parse(path: str) -> Directives:
+    d = Directives(path)
+    cmds: Dict[int, str] = {}
+    ndomus = 0
+    with open(path) as f:
+        lines = f.read().splitlines()
+    for no, line in enumerate(lines, 1):
+        where = "%s:%d" % (path, no)
+        m = re.match(r'\s*DOMU_CMD\[(\d+)\]\s*=\s*"([^"]*)"', line)
+        if m:
+            cmds[int(m.group(1))] = m.group(2)
+        m = re.match(r'\s*NUM_DOMUS\s*=\s*"?(\d+)"?', line)
+        if m:
+            ndomus = int(m.group(1))
+        if not line.startswith("#@"):
+            continue
+        m = re.match(r"#@\s*([a-z-]+)(?:\s+(.*\S))?\s*$", line)
+        if not m or m.group(2) is None:
+            raise DirectiveError("%s: a `#@` line needs a directive and a value: %r"
+                                 % (where, line))
+        key, val = m.group(1), m.group(2)
+        words = val.split()
+        try:
+            if key == "mode":
+                if val not in ("uboot", "dtb"):
+                    raise DirectiveError("%s: mode is uboot or dtb, not %r" % (where, val))
+                d.mode = val
+            elif key == "timeout":
+                d.timeout = float(val)
+            elif key == "gic":
+                if val not in ("2", "3"):
+                    raise DirectiveError("%s: gic is 2 or 3, not %r" % (where, val))
+                d.gic = int(val)
+            elif key == "builds":
+                d.builds = words
+            elif key == "xfail":
+                d.xfail = words
+            elif key == "expect":
+                if len(words) != 2 or words[1] not in STATUSES:
+                    raise DirectiveError("%s: expect TEST STATUS (STATUS one of %s)"
+                                         % (where, ", ".join(STATUSES)))
+                d.expect[words[0]] = words[1]
+            elif key == "expect-log":
+                parts = val.split(None, 1)
+                if len(parts) != 2:
+                    raise DirectiveError("%s: expect-log BUILD REGEX" % where)
+                d.expect_log.append((parts[0], parts[1]))
+            elif key == "compare-builds":
+                d.compare_builds = val
+            elif key == "lax":
+                d.lax = _yes(val, where)
+            elif key == "icount":
+                d.icount = _yes(val, where)
+            elif key == "fuzz-trace":
+                d.fuzz_trace = _yes(val, where)
+            elif key == "boots":
+                d.boots = int(val)
+                if d.boots < 1:
+                    raise ValueError(val)
+            else:
+                raise DirectiveError("%s: unknown directive `#@ %s` (see ci/oxx_boot/"
+                                     "directives.py)" % (where, key))
+        except ValueError:
+            raise DirectiveError("%s: `#@ %s` takes a number, not %r" % (where, key, val))
+    # The guest test each domU runs, in domain order (domids 1..N); repeats numbered #2, #3.
+    seen: Dict[str, int] = {}
+    for i in range(ndomus):
+        t = re.search(r"(?:^|\s)test=(\S+)", cmds.get(i, ""))
+        name = t.group(1) if t else "(none)"
+        seen[name] = seen.get(name, 0) + 1
+        d.tests.append(name if seen[name] == 1 else "%s#%d" % (name, seen[name]))
+    return d
+
+
+def shell(d: Directives) -> str:
+    q = shlex.quote
+    out = [
+        "CFG_MODE=%s" % q(d.mode),
+        "CFG_TIMEOUT=%s" % q("" if d.timeout is None else "%g" % d.timeout),
+        "CFG_GIC=%d" % d.gic,
+        "CFG_BUILDS=%s" % q("c rust" if d.builds is None else " ".join(d.builds)),
+        "CFG_XFAIL=%s" % q(" ".join(d.xfail)),
+        "CFG_COMPARE=%s" % q(d.compare_builds or ""),
+        "CFG_LAX=%s" % ("yes" if d.lax else ""),
+        "CFG_ICOUNT=%s" % ("yes" if d.icount else ""),
+        "CFG_FUZZ_TRACE=%s" % ("yes" if d.fuzz_trace else ""),
+        "CFG_LOG_TEST=%s" % ("yes" if d.is_log_test else ""),
+        "CFG_TESTS=(%s)" % " ".join(q(t) for t in d.tests),
+        "declare -gA CFG_EXPECT=(%s)" % " ".join("[%s]=%s" % (q(k), q(v))
+                                                 for k, v in d.expect.items()),
+        "CFG_EXPECT_LOG_BUILDS=(%s)" % " ".join(q(b) for b, _ in d.expect_log),
+        "CFG_EXPECT_LOG_RES=(%s)" % " ".join(q(r) for _, r in d.expect_log),
+    ]
+    return "\n".join(out) + "\n"
+
+
+def main(argv):
+    if len(argv) != 3 or argv[1] != "shell":
+        sys.stderr.write("usage: directives.py shell CFG\n")
+        return 2
+    try:
+        sys.stdout.write(shell(parse(argv[2])))
+    except (DirectiveError, OSError) as e:
+        sys.stderr.write("error: %s\n" % e)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
