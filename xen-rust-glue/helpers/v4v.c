@@ -45,6 +45,12 @@ void oxx_v4v_unmap_page(void *va)
     unmap_domain_page(va);
 }
 
+bool oxx_v4v_direct_map(void)
+{
+    /* Without it, map_domain_page() is the direct map: nothing to unmap or run out of. */
+    return !IS_ENABLED(CONFIG_ARCH_MAP_DOMAIN_PAGE);
+}
+
 void oxx_v4v_raise_virq(struct domain *d)
 {
     send_guest_global_virq(d, VIRQ_V4V);

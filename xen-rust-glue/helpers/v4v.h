@@ -23,6 +23,9 @@ void oxx_v4v_put_ring_page(uint64_t mfn);
 void *oxx_v4v_map_page(uint64_t mfn);
 /* unmap_domain_page(va). */
 void oxx_v4v_unmap_page(void *va);
+/* Whether map_domain_page() is Xen's direct map (no CONFIG_ARCH_MAP_DOMAIN_PAGE): its
+ * addresses may then be kept for as long as the page is referenced. */
+bool oxx_v4v_direct_map(void);
 /* send_guest_global_virq(d, VIRQ_V4V). */
 void oxx_v4v_raise_virq(struct domain *d);
 /* XSM (the Argo hooks): may d register a ring for partner (NULL: any domain)? 0 or -errno. */

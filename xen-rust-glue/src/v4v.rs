@@ -1,16 +1,16 @@
 //! What the V4V crate needs from Xen: a ring's guest pages ([`RingPages`]: references held
-//! while the ring is registered, mapped only for the length of one access through a
-//! [`RingView`]), VIRQ_V4V, the XSM questions (Argo's hooks), the ANY-source policy
+//! while the ring is registered, reached for one operation through a [`RingView`]), VIRQ_V4V, the XSM questions (Argo's hooks), the ANY-source policy
 //! (`v4v-mac=`), and the per-domain state pointer `d->v4v`.
 //!
 //! A ring's pages are the receiver's memory; the receiver may change them at any time. They
 //! are only ever reached through raw pointers with bounds checked here (no Rust reference to
 //! guest-writable memory is created), exactly as C's memcpy into a mapped page.
 //!
-//! No mapping outlives the operation that made it: on arm64 with the MMU,
-//! `map_domain_page` is the direct map (no cost but a call), and where
-//! `CONFIG_ARCH_MAP_DOMAIN_PAGE` is selected it takes a per-pCPU slot that is given back
-//! at once, so a guest's rings hold no global mapping (vmap) space at all.
+//! Where `CONFIG_ARCH_MAP_DOMAIN_PAGE` is selected (arm32, arm64 MPU), `map_domain_page`
+//! takes a per-pCPU slot: there no mapping outlives the operation that made it, so a guest's
+//! rings hold no global mapping (vmap) space at all. Without it (arm64 with the MMU, this
+//! project's builds) every page is in Xen's direct map, which costs nothing to keep: the
+//! ring then keeps each page's direct-map address (8 bytes per page) and an access is a load.
 
 use crate::bindings as b;
 use crate::domain::DomainRef;
@@ -26,7 +26,8 @@ pub const PAGE_SIZE: u32 = 4096;
 const MAX_PAGES: u32 = 1 << 20;
 
 /// The pages of one ring: a general and a writable-type reference on each of the owner's
-/// pages, from [`RingPages::take_refs`] until drop. No mapping is kept.
+/// pages, from [`RingPages::take_refs`] until drop. No global mapping is kept (direct-map
+/// addresses only, where `map_domain_page` is the direct map).
 pub struct RingPages {
     /// `npage` slots from `_xzalloc`.
     /// INVARIANT: `slots[..held]` are machine frames on which this value holds references;
@@ -34,6 +35,9 @@ pub struct RingPages {
     slots: NonNull<u64>,
     npage: u32,
     held: u32,
+    /// Builds without `CONFIG_ARCH_MAP_DOMAIN_PAGE` only: `npage` slots from `_xzalloc`.
+    /// INVARIANT: `direct[i]` for i < held is the direct-map address of `slots[i]`'s page.
+    direct: Option<NonNull<*mut u8>>,
 }
 
 // SAFETY: the slot array is owned by this value; the references it holds are not tied to a
@@ -51,7 +55,7 @@ impl RingPages {
         }
         let slots = alloc_u64s(npage)?;
         // INVARIANT: held = 0, every slot is (to be) a guest frame.
-        let pages = Self { slots, npage, held: 0 };
+        let pages = Self { slots, npage, held: 0, direct: None };
         // SAFETY: the allocation holds `npage` u64s, zeroed, owned by `pages` and not shared
         // (not guest memory), so a byte slice over it is sound for the copy.
         let bytes = unsafe {
@@ -92,6 +96,10 @@ impl RingPages {
     /// `owner` (`EINVAL` otherwise, as Argo's find_ring_mfn; `EAGAIN`/`ENOENT` from the p2m
     /// lookup). On error the references taken so far are released when `self` drops.
     pub fn take_refs(&mut self, owner: &DomainRef) -> Result<(), Errno> {
+        // SAFETY: the helper only reads a build-time constant.
+        if self.held == 0 && unsafe { b::oxx_v4v_direct_map() } {
+            self.direct = Some(alloc_u64s(self.npage)?.cast::<*mut u8>());
+        }
         while self.held < self.npage {
             // SAFETY: held < npage: the slot is inside the allocation.
             let slot = unsafe { self.slots.as_ptr().add(self.held as usize) };
@@ -105,6 +113,13 @@ impl RingPages {
             }
             // SAFETY: as above.
             unsafe { slot.write(mfn) };
+            if let Some(d) = self.direct {
+                // SAFETY: held < npage: inside the `direct` allocation; the helper returns the
+                // direct-map address of a page this value now holds references on.
+                unsafe {
+                    d.as_ptr().add(self.held as usize).write(b::oxx_v4v_map_page(mfn).cast())
+                };
+            }
             // INVARIANT: the slot now names a frame this value holds references on.
             self.held += 1;
         }
@@ -118,7 +133,15 @@ impl RingPages {
 
     /// Access to the held pages for one operation; mappings last as long as the view.
     pub fn view(&mut self) -> RingView<'_> {
-        RingView { pages: self, page: 0, va: core::ptr::null_mut() }
+        let (held, direct) = (self.held, self.direct);
+        RingView {
+            pages: self,
+            held,
+            direct,
+            head: core::ptr::null_mut(),
+            page: 0,
+            va: core::ptr::null_mut(),
+        }
     }
 }
 
@@ -131,6 +154,10 @@ impl Drop for RingPages {
         }
         // SAFETY: the slot array came from _xzalloc and nothing refers to it any more.
         unsafe { b::oxx_xfree(self.slots.as_ptr().cast()) };
+        if let Some(d) = self.direct {
+            // SAFETY: as above (direct-map addresses need no unmapping).
+            unsafe { b::oxx_xfree(d.as_ptr().cast()) };
+        }
     }
 }
 
@@ -143,53 +170,71 @@ fn alloc_u64s(n: u32) -> Result<NonNull<u64>, Errno> {
     NonNull::new(p).ok_or(Errno::ENOMEM)
 }
 
-/// One operation's access to a ring's held pages. At most one page is mapped at a time
-/// (the last one touched); it is unmapped when another page is needed and when the view
-/// drops, so no mapping survives the hypercall (or moves to another pCPU: the view is
-/// used under the ring's spinlock or the domain's ring table lock, with no sleeping).
+/// One operation's access to a ring's held pages: through their direct-map addresses where
+/// the ring keeps them, else by mapping. At most two pages are mapped at a time:
+/// page 0 (the header, which every operation reads and writes) and the last other page
+/// touched, unmapped when the operation moves to another page and when the view drops; so no
+/// mapping survives the hypercall (or moves to another pCPU: the view is used under the ring's
+/// spinlock or the domain's ring table lock, with no sleeping).
 pub struct RingView<'a> {
     pages: &'a mut RingPages,
-    /// Page whose mapping `va` is (meaningless while `va` is null).
+    /// Copies of `pages.held` and `pages.direct` (fixed while the view borrows `pages`).
+    held: u32,
+    direct: Option<NonNull<*mut u8>>,
+    /// INVARIANT: null, or `map_domain_page` of `pages.slots[0]` (held > 0), not yet unmapped.
+    head: *mut u8,
+    /// Page (>= 1) whose mapping `va` is (meaningless while `va` is null).
     page: u32,
-    /// INVARIANT: null, or `map_domain_page` of `pages.slots[page]` (page < held), not yet
-    /// unmapped.
+    /// INVARIANT: null, or `map_domain_page` of `pages.slots[page]` (0 < page < held), not
+    /// yet unmapped.
     va: *mut u8,
 }
 
 impl RingView<'_> {
     /// Bytes held (the whole ring once registration took every reference).
     pub fn held_bytes(&self) -> u64 {
-        self.pages.held as u64 * PAGE_SIZE as u64
+        self.held as u64 * PAGE_SIZE as u64
+    }
+
+    /// `map_domain_page` of held page `page`.
+    fn map(&self, page: u32) -> *mut u8 {
+        debug_assert!(page < self.held);
+        // SAFETY: page < held (callers): the slot is inside the allocation and names a frame
+        // this ring holds references on, so it stays allocated to the owner while mapped.
+        let mfn = unsafe { self.pages.slots.as_ptr().add(page as usize).read() };
+        // SAFETY: as above; the helper returns a mapping of that whole page.
+        unsafe { b::oxx_v4v_map_page(mfn) }.cast()
     }
 
     /// The mapped address of byte `off` and the bytes left in its page, if held.
+    #[inline]
     fn at(&mut self, off: u64) -> Option<(*mut u8, u32)> {
         let page = off / PAGE_SIZE as u64;
-        if page >= self.pages.held as u64 {
+        if page >= self.held as u64 {
             return None;
         }
         let page = page as u32;
-        if self.va.is_null() || self.page != page {
-            self.unmap();
-            // SAFETY: page < held: the slot is inside the allocation and names a frame this
-            // ring holds references on, so it stays allocated to the owner while mapped.
-            let mfn = unsafe { self.pages.slots.as_ptr().add(page as usize).read() };
-            // SAFETY: as above; the helper returns a mapping of that whole page.
-            self.va = unsafe { b::oxx_v4v_map_page(mfn) }.cast();
-            // INVARIANT: `va` maps slot `page`.
-            self.page = page;
-        }
+        let base = if let Some(d) = self.direct {
+            // SAFETY: page < held: inside the `direct` allocation, filled by take_refs.
+            unsafe { d.as_ptr().add(page as usize).read() }
+        } else if page == 0 {
+            if self.head.is_null() {
+                // INVARIANT: `head` maps slot 0 (page < held).
+                self.head = self.map(0);
+            }
+            self.head
+        } else {
+            if self.va.is_null() || self.page != page {
+                unmap(&mut self.va);
+                // INVARIANT: `va` maps slot `page` (0 < page < held).
+                self.va = self.map(page);
+                self.page = page;
+            }
+            self.va
+        };
         let in_page = (off % PAGE_SIZE as u64) as u32;
-        // SAFETY: `va` maps a whole page and in_page < 4096.
-        Some((unsafe { self.va.add(in_page as usize) }, PAGE_SIZE - in_page))
-    }
-
-    fn unmap(&mut self) {
-        if !self.va.is_null() {
-            // SAFETY: `va` came from oxx_v4v_map_page and is unmapped once (then nulled).
-            unsafe { b::oxx_v4v_unmap_page(self.va.cast()) };
-            self.va = core::ptr::null_mut();
-        }
+        // SAFETY: `base` maps a whole page and in_page < 4096.
+        Some((unsafe { base.add(in_page as usize) }, PAGE_SIZE - in_page))
     }
 
     /// Read the naturally aligned u32 at byte `off` (the receiver's rx_ptr): one access, as
@@ -263,7 +308,18 @@ impl RingView<'_> {
 
 impl Drop for RingView<'_> {
     fn drop(&mut self) {
-        self.unmap();
+        unmap(&mut self.va);
+        unmap(&mut self.head);
+    }
+}
+
+/// Unmap `*va` if it is a mapping (from `oxx_v4v_map_page`), and null it.
+fn unmap(va: &mut *mut u8) {
+    if !va.is_null() {
+        // SAFETY: a non-null slot of a RingView holds a mapping from oxx_v4v_map_page, unmapped
+        // once here and then nulled.
+        unsafe { b::oxx_v4v_unmap_page((*va).cast()) };
+        *va = core::ptr::null_mut();
     }
 }
 

@@ -144,10 +144,6 @@ fn state(d: &DomainRef) -> Option<&DomainV4v> {
     unsafe { (*glue::domain_v4v_slot(d.as_ptr())).cast::<DomainV4v>().as_ref() }
 }
 
-fn current() -> Result<DomainRef, Errno> {
-    Ok(DomainRef::current())
-}
-
 // ---- the hypercall ----
 
 /// `long do_v4v_op(unsigned int cmd, XEN_GUEST_HANDLE_PARAM(void) arg1,
@@ -162,29 +158,29 @@ pub extern "C" fn do_v4v_op(
     arg4: c_ulong,
 ) -> c_long {
     let Some(cmd) = Cmd::decode(cmd) else { return Errno::ENOSYS.to_ret() as c_long };
+    let me = DomainRef::current();
     // As Argo's do_argo_op: may this domain use V4V at all? (Only FLASK can say no.)
-    if let Err(e) = glue::xsm_enable(&DomainRef::current()) {
+    if let Err(e) = glue::xsm_enable(&me) {
         return e.to_ret() as c_long;
     }
-    match dispatch(cmd, arg1.p, arg2.p, arg3 as u64, arg4 as u64) {
+    match dispatch(&me, cmd, arg1.p, arg2.p, arg3 as u64, arg4 as u64) {
         Ok(v) => v as c_long,
         Err(e) => e.to_ret() as c_long,
     }
 }
 
-fn dispatch(cmd: Cmd, a1: u64, a2: u64, a3: u64, a4: u64) -> Result<i64, Errno> {
+fn dispatch(me: &DomainRef, cmd: Cmd, a1: u64, a2: u64, a3: u64, a4: u64) -> Result<i64, Errno> {
     cmd.check_unused(a1, a2, a3, a4)?;
-    let me = current()?;
     match cmd {
-        Cmd::RegisterRing => register_ring(&me, a1, a2).map(|()| 0),
-        Cmd::UnregisterRing => unregister_ring(&me, a1).map(|()| 0),
+        Cmd::RegisterRing => register_ring(me, a1, a2).map(|()| 0),
+        Cmd::UnregisterRing => unregister_ring(me, a1).map(|()| 0),
         Cmd::Send => {
             if a3 > abi::V4V_MAX_MSG as u64 {
                 return Err(Errno::EMSGSIZE);
             }
             let len = a3 as u32;
             let buf = GuestRange::<u8>::new(a2, len as u64)?;
-            send(&me, a1, &[Segment { addr: buf.base(), len }], a4 as u32)
+            send(me, a1, &[Segment { addr: buf.base(), len }], a4 as u32)
         }
         Cmd::Sendv => {
             if a3 > V4V_MAXIOV as u64 {
@@ -204,9 +200,9 @@ fn dispatch(cmd: Cmd, a1: u64, a2: u64, a3: u64, a4: u64) -> Result<i64, Errno> 
                 let r = GuestRange::<u8>::new(v.iov_base, v.iov_len)?;
                 *s = Segment { addr: r.base(), len: v.iov_len as u32 };
             }
-            send(&me, a1, &segs[..niov as usize], a4 as u32)
+            send(me, a1, &segs[..niov as usize], a4 as u32)
         }
-        Cmd::Notify => notify(&me, a1).map(|()| 0),
+        Cmd::Notify => notify(me, a1).map(|()| 0),
     }
 }
 
