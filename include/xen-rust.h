@@ -249,6 +249,17 @@ int xen_rust_v4v_domain_init(void *d);
 
 #if defined(CONFIG_RUST_V4V)
 /**
+ * create_domUs(): the dom0less domain node's `xen,v4v-max-ring-pages` (patches/0022): the
+ * most ring pages `d` may hold, capped at [`abi::V4V_MAX_BUDGET_PAGES`] (0: no ring at all).
+ *
+ * # Safety
+ * `d` is a domain just created, not yet running.
+ */
+void xen_rust_v4v_set_max_ring_pages(void *d, uint32_t pages);
+#endif
+
+#if defined(CONFIG_RUST_V4V)
+/**
  * domain_kill(): unregister every ring of `d` (pages unmapped, references dropped) and
  * refuse new rings and sends from now on.
  *

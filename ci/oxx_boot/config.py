@@ -40,6 +40,8 @@ ARRAY_VARS = (
     "DOMU_SHARED_MEM_ROLE", "DOMU_SHARED_MEM_DRAFT", "DOMU_EXTRA_DTS",
     # Ours: `xen,max-evtchn-port` (patches/0003) on domU<n>.
     "DOMU_MAX_EVTCHN_PORT",
+    # Ours: `xen,v4v-max-ring-pages` (patches/0022) on domU<n>.
+    "DOMU_V4V_MAX_RING_PAGES",
 )
 # ImageBuilder variables this tool deliberately does not implement (rejected with a
 # more specific message than a plain typo gets).
@@ -351,6 +353,7 @@ class Domain:
     shared_mem_draft: List["SharedMemDraft"] = field(default_factory=list)
     extra_dts: Optional[str] = None           # DOMU_EXTRA_DTS
     max_evtchn_port: Optional[int] = None     # DOMU_MAX_EVTCHN_PORT
+    v4v_max_ring_pages: Optional[int] = None  # DOMU_V4V_MAX_RING_PAGES
 
     @property
     def domid(self):
@@ -636,6 +639,13 @@ def load_config(path: str, base_dir: str, overrides: List[str] = (), lax: bool =
                     diag.error(e.where, e.label, "must fit in 32 bits (got %r)" % e.value)
                 elif v is not None:
                     d.max_evtchn_port = v
+            e = arr("DOMU_V4V_MAX_RING_PAGES", i)
+            if e:
+                v = num(e.label, e, minimum=0)
+                if v is not None and v > 0xFFFFFFFF:
+                    diag.error(e.where, e.label, "must fit in 32 bits (got %r)" % e.value)
+                elif v is not None:
+                    d.v4v_max_ring_pages = v
             e = arr("DOMU_CMD", i)
             if e and e.value:
                 if _check_dt_string(e.value, e.where, e.label, diag):

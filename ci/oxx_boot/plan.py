@@ -238,6 +238,8 @@ def _build_chosen(cfg: Config, loads: List[Load]) -> Node:
         n.set("cpus", "cells", [Cell(d.vcpus, "d")])
         if d.max_evtchn_port is not None:
             n.set("xen,max-evtchn-port", "cells", [Cell(d.max_evtchn_port, "d")])
+        if d.v4v_max_ring_pages is not None:
+            n.set("xen,v4v-max-ring-pages", "cells", [Cell(d.v4v_max_ring_pages, "d")])
         if d.static_mem:
             cells = []
             for base, size in d.static_mem:

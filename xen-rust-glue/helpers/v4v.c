@@ -7,7 +7,7 @@
 #ifdef CONFIG_RUST_V4V
 #include <xen/p2m-common.h>
 
-int oxx_v4v_map_ring_page(struct domain *d, uint64_t gfn, void **virt)
+int oxx_v4v_get_ring_page(struct domain *d, uint64_t gfn, uint64_t *mfn)
 {
     struct page_info *page;
     p2m_type_t p2mt;
@@ -26,25 +26,29 @@ int oxx_v4v_map_ring_page(struct domain *d, uint64_t gfn, void **virt)
     /* Keep the references get_page_and_type took; drop the lookup's. */
     put_page(page);
 
-    *virt = __map_domain_page_global(page);
-    if ( !*virt )
-    {
-        put_page_and_type(page);
-        return -ENOMEM;
-    }
+    *mfn = mfn_x(page_to_mfn(page));
     return 0;
 }
 
-void oxx_v4v_unmap_ring_page(void *virt)
+void oxx_v4v_put_ring_page(uint64_t mfn)
 {
-    struct page_info *page;
+    put_page_and_type(mfn_to_page(_mfn(mfn)));
+}
 
-    if ( !virt )
-        return;
+void *oxx_v4v_map_page(uint64_t mfn)
+{
+    return map_domain_page(_mfn(mfn));
+}
 
-    page = mfn_to_page(domain_page_map_to_mfn(virt));
-    unmap_domain_page_global(virt);
-    put_page_and_type(page);
+void oxx_v4v_unmap_page(void *va)
+{
+    unmap_domain_page(va);
+}
+
+bool oxx_v4v_direct_map(void)
+{
+    /* Without it, map_domain_page() is the direct map: nothing to unmap or run out of. */
+    return !IS_ENABLED(CONFIG_ARCH_MAP_DOMAIN_PAGE);
 }
 
 void oxx_v4v_raise_virq(struct domain *d)
@@ -56,6 +60,16 @@ int oxx_v4v_xsm_register(const struct domain *d, const struct domain *partner)
 {
     return partner ? xsm_argo_register_single_source(d, partner)
                    : xsm_argo_register_any_source(d);
+}
+
+int oxx_v4v_xsm_enable(const struct domain *d)
+{
+    return xsm_argo_enable(d);
+}
+
+bool oxx_v4v_mac_permissive(void)
+{
+    return opt_v4v_mac_permissive;
 }
 
 int oxx_v4v_xsm_send(const struct domain *d, const struct domain *t)

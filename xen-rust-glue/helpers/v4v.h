@@ -11,18 +11,29 @@ struct domain;
 #pragma GCC visibility push(default)
 
 /*
- * Map guest frame gfn of d, which must be ordinary writable RAM owned by d (p2m_ram_rw,
- * get_page_and_type(page, d, PGT_writable_page): as Argo's find_ring_mfn), into Xen's
- * global mapping. 0 and *virt set, or -EINVAL (not RAM of d) / -ENOMEM / -EAGAIN.
- * The page keeps a general and a writable-type reference until oxx_v4v_unmap_ring_page.
+ * Look guest frame gfn of d up: it must be ordinary writable RAM owned by d (p2m_ram_rw,
+ * get_page_and_type(page, d, PGT_writable_page): as Argo's find_ring_mfn). 0 and *mfn set,
+ * or -EINVAL (not RAM of d) / -EAGAIN / -ENOENT. The page keeps a general and a
+ * writable-type reference until oxx_v4v_put_ring_page(*mfn). No mapping is made.
  */
-int oxx_v4v_map_ring_page(struct domain *d, uint64_t gfn, void **virt);
-/* Undo oxx_v4v_map_ring_page: unmap and drop both references. */
-void oxx_v4v_unmap_ring_page(void *virt);
+int oxx_v4v_get_ring_page(struct domain *d, uint64_t gfn, uint64_t *mfn);
+/* Drop both references oxx_v4v_get_ring_page took. */
+void oxx_v4v_put_ring_page(uint64_t mfn);
+/* map_domain_page(mfn): a mapping for the current operation only (unmap before leaving). */
+void *oxx_v4v_map_page(uint64_t mfn);
+/* unmap_domain_page(va). */
+void oxx_v4v_unmap_page(void *va);
+/* Whether map_domain_page() is Xen's direct map (no CONFIG_ARCH_MAP_DOMAIN_PAGE): its
+ * addresses may then be kept for as long as the page is referenced. */
+bool oxx_v4v_direct_map(void);
 /* send_guest_global_virq(d, VIRQ_V4V). */
 void oxx_v4v_raise_virq(struct domain *d);
 /* XSM (the Argo hooks): may d register a ring for partner (NULL: any domain)? 0 or -errno. */
 int oxx_v4v_xsm_register(const struct domain *d, const struct domain *partner);
+/* XSM (the Argo hook): may d use V4V at all? 0 or -errno. */
+int oxx_v4v_xsm_enable(const struct domain *d);
+/* opt_v4v_mac_permissive ("v4v-mac=permissive", patches/0022). */
+bool oxx_v4v_mac_permissive(void);
 /* XSM (the Argo hook): may d send to t? 0 or -errno. */
 int oxx_v4v_xsm_send(const struct domain *d, const struct domain *t);
 /* &d->v4v, the Rust-owned per-domain state. */

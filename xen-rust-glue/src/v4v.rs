@@ -1,9 +1,16 @@
-//! What the V4V crate needs from Xen: a ring's guest pages mapped into Xen ([`RingPages`]),
-//! VIRQ_V4V, the XSM questions (Argo's hooks), and the per-domain state pointer `d->v4v`.
+//! What the V4V crate needs from Xen: a ring's guest pages ([`RingPages`]: references held
+//! while the ring is registered, reached for one operation through a [`RingView`]), VIRQ_V4V, the XSM questions (Argo's hooks), the ANY-source policy
+//! (`v4v-mac=`), and the per-domain state pointer `d->v4v`.
 //!
 //! A ring's pages are the receiver's memory; the receiver may change them at any time. They
 //! are only ever reached through raw pointers with bounds checked here (no Rust reference to
 //! guest-writable memory is created), exactly as C's memcpy into a mapped page.
+//!
+//! Where `CONFIG_ARCH_MAP_DOMAIN_PAGE` is selected (arm32, arm64 MPU), `map_domain_page`
+//! takes a per-pCPU slot: there no mapping outlives the operation that made it, so a guest's
+//! rings hold no global mapping (vmap) space at all. Without it (arm64 with the MMU, this
+//! project's builds) every page is in Xen's direct map, which costs nothing to keep: the
+//! ring then keeps each page's direct-map address (8 bytes per page) and an access is a load.
 
 use crate::bindings as b;
 use crate::domain::DomainRef;
@@ -11,79 +18,228 @@ use crate::errno::Errno;
 use core::ffi::c_void;
 use core::ptr::NonNull;
 
-/// Bytes per mapped page.
+/// Bytes per guest page.
 pub const PAGE_SIZE: u32 = 4096;
 
-/// The pages of one ring, each mapped with a general and a writable-type reference on the
-/// owner's page. Unmapped and released on drop.
+/// Most pages [`RingPages::read_gfns`] accepts (the V4V ABI allows 4097; a bound for the
+/// glue's own allocation).
+const MAX_PAGES: u32 = 1 << 20;
+
+/// The pages of one ring: a general and a writable-type reference on each of the owner's
+/// pages, from [`RingPages::take_refs`] until drop. No global mapping is kept (direct-map
+/// addresses only, where `map_domain_page` is the direct map).
 pub struct RingPages {
-    /// `npage` slots from `_xzalloc`; the first `mapped` hold mappings.
-    pages: NonNull<*mut u8>,
+    /// `npage` slots from `_xzalloc`.
+    /// INVARIANT: `slots[..held]` are machine frames on which this value holds references;
+    /// `slots[held..]` are guest frames as the guest listed them (no reference).
+    slots: NonNull<u64>,
     npage: u32,
-    mapped: u32,
+    held: u32,
+    /// Builds without `CONFIG_ARCH_MAP_DOMAIN_PAGE` only: `npage` slots from `_xzalloc`.
+    /// INVARIANT: `direct[i]` for i < held is the direct-map address of `slots[i]`'s page.
+    direct: Option<NonNull<*mut u8>>,
 }
 
-// SAFETY: the mappings are global (valid on every pCPU) and owned by this value.
+// SAFETY: the slot array is owned by this value; the references it holds are not tied to a
+// pCPU.
 unsafe impl Send for RingPages {}
 
 impl RingPages {
-    /// Room for `npage` pages (1..=max_pages, checked by the caller's ABI checks; 0 or more
-    /// than 2^20 is refused here too). `ENOMEM` if Xen's heap is short.
-    pub fn new(npage: u32) -> Result<Self, Errno> {
-        if npage == 0 || npage > 1 << 20 {
+    /// Copy the guest's list of `npage` guest frame numbers (u64 each) from the current vCPU's
+    /// address `list` into Xen, once: later checks and lookups use this copy, so a guest
+    /// rewriting its list meanwhile changes nothing. `EINVAL` for 0 or more than 2^20 pages
+    /// (the caller's ABI checks allow at most 4097), `ENOMEM`, `EFAULT`.
+    pub fn read_gfns(list: u64, npage: u32) -> Result<Self, Errno> {
+        if npage == 0 || npage > MAX_PAGES {
             return Err(Errno::EINVAL);
         }
-        let bytes = npage as usize * core::mem::size_of::<*mut u8>();
-        let align = core::mem::align_of::<*mut u8>();
-        // SAFETY: _xzalloc takes any size and a power-of-two alignment; the zeroed memory is
-        // `npage` null pointers.
-        let p = unsafe { b::oxx_xzalloc_bytes(bytes as _, align as _) }.cast::<*mut u8>();
-        let pages = NonNull::new(p).ok_or(Errno::ENOMEM)?;
-        // INVARIANT: `pages` has `npage` slots, none mapped yet.
-        Ok(Self { pages, npage, mapped: 0 })
+        let slots = alloc_u64s(npage)?;
+        // INVARIANT: held = 0, every slot is (to be) a guest frame.
+        let pages = Self { slots, npage, held: 0, direct: None };
+        // SAFETY: the allocation holds `npage` u64s, zeroed, owned by `pages` and not shared
+        // (not guest memory), so a byte slice over it is sound for the copy.
+        let bytes = unsafe {
+            core::slice::from_raw_parts_mut(pages.slots.as_ptr().cast::<u8>(), npage as usize * 8)
+        };
+        crate::guest::read_bytes(list, bytes)?;
+        Ok(pages)
     }
 
-    /// Map the next page: guest frame `gfn` of `owner`, which must be ordinary writable RAM
-    /// owned by `owner` (`EINVAL` otherwise, as Argo). `EINVAL` as well when all are mapped.
-    pub fn map_next(&mut self, owner: &DomainRef, gfn: u64) -> Result<(), Errno> {
-        if self.mapped == self.npage {
+    /// `EINVAL` if a guest frame appears twice in the list (a ring's pages are distinct, so
+    /// that one registration takes one reference per page). Call before [`Self::take_refs`].
+    /// Uses a scratch copy (`ENOMEM`); O(npage log npage), no allocation kept.
+    pub fn refuse_duplicates(&self) -> Result<(), Errno> {
+        if self.held != 0 {
             return Err(Errno::EINVAL);
         }
-        let mut virt: *mut c_void = core::ptr::null_mut();
-        // SAFETY: `owner` is a live domain (RCU-locked); the helper only looks the gfn up in
-        // its p2m and writes `virt` on success.
-        let rc = unsafe { b::oxx_v4v_map_ring_page(owner.as_ptr(), gfn, &mut virt) };
-        if rc != 0 {
-            return Err(Errno::from_ret(rc));
+        let scratch = alloc_u64s(self.npage)?;
+        // SAFETY: `scratch` holds `npage` u64s just allocated and owned here; the source is
+        // this value's slot array (all guest frames: held == 0), also `npage` long; the two
+        // do not overlap.
+        let sorted = unsafe {
+            core::ptr::copy_nonoverlapping(
+                self.slots.as_ptr(),
+                scratch.as_ptr(),
+                self.npage as usize,
+            );
+            core::slice::from_raw_parts_mut(scratch.as_ptr(), self.npage as usize)
+        };
+        sorted.sort_unstable();
+        let dup = sorted.windows(2).any(|w| w[0] == w[1]);
+        // SAFETY: allocated by alloc_u64s above; `sorted` is not used after this.
+        unsafe { b::oxx_xfree(scratch.as_ptr().cast()) };
+        if dup { Err(Errno::EINVAL) } else { Ok(()) }
+    }
+
+    /// Look every listed guest frame up in `owner`'s p2m and take a general and a
+    /// writable-type reference on its page, which must be ordinary writable RAM owned by
+    /// `owner` (`EINVAL` otherwise, as Argo's find_ring_mfn; `EAGAIN`/`ENOENT` from the p2m
+    /// lookup). On error the references taken so far are released when `self` drops.
+    pub fn take_refs(&mut self, owner: &DomainRef) -> Result<(), Errno> {
+        // SAFETY: the helper only reads a build-time constant.
+        if self.held == 0 && unsafe { b::oxx_v4v_direct_map() } {
+            self.direct = Some(alloc_u64s(self.npage)?.cast::<*mut u8>());
         }
-        // SAFETY: `mapped < npage`, so the slot is inside the allocation.
-        unsafe { self.pages.as_ptr().add(self.mapped as usize).write(virt.cast()) };
-        self.mapped += 1;
+        while self.held < self.npage {
+            // SAFETY: held < npage: the slot is inside the allocation.
+            let slot = unsafe { self.slots.as_ptr().add(self.held as usize) };
+            let mut mfn = 0u64;
+            // SAFETY: `owner` is a live domain (RCU-locked); `slot` is inside the allocation
+            // (above); the helper only looks the gfn up in the owner's p2m, takes the
+            // references on success and writes `mfn`.
+            let rc = unsafe { b::oxx_v4v_get_ring_page(owner.as_ptr(), slot.read(), &mut mfn) };
+            if rc != 0 {
+                return Err(Errno::from_ret(rc));
+            }
+            // SAFETY: as above.
+            unsafe { slot.write(mfn) };
+            if let Some(d) = self.direct {
+                // SAFETY: held < npage: inside the `direct` allocation; the helper returns the
+                // direct-map address of a page this value now holds references on.
+                unsafe {
+                    d.as_ptr().add(self.held as usize).write(b::oxx_v4v_map_page(mfn).cast())
+                };
+            }
+            // INVARIANT: the slot now names a frame this value holds references on.
+            self.held += 1;
+        }
         Ok(())
     }
 
-    /// Bytes mapped (all pages once registration has mapped them).
-    pub fn mapped_bytes(&self) -> u64 {
-        self.mapped as u64 * PAGE_SIZE as u64
+    /// Pages listed (the references are held on all of them once take_refs succeeded).
+    pub fn npage(&self) -> u32 {
+        self.npage
     }
 
-    /// The mapped address of byte `off` and the bytes left in its page, if mapped.
-    fn at(&self, off: u64) -> Option<(*mut u8, u32)> {
+    /// Access to the held pages for one operation; mappings last as long as the view.
+    pub fn view(&mut self) -> RingView<'_> {
+        let (held, direct) = (self.held, self.direct);
+        RingView {
+            pages: self,
+            held,
+            direct,
+            head: core::ptr::null_mut(),
+            page: 0,
+            va: core::ptr::null_mut(),
+        }
+    }
+}
+
+impl Drop for RingPages {
+    fn drop(&mut self) {
+        for i in 0..self.held as usize {
+            // SAFETY: slots below `held` are frames this value holds references on (type
+            // invariant), each released exactly once, here.
+            unsafe { b::oxx_v4v_put_ring_page(self.slots.as_ptr().add(i).read()) };
+        }
+        // SAFETY: the slot array came from _xzalloc and nothing refers to it any more.
+        unsafe { b::oxx_xfree(self.slots.as_ptr().cast()) };
+        if let Some(d) = self.direct {
+            // SAFETY: as above (direct-map addresses need no unmapping).
+            unsafe { b::oxx_xfree(d.as_ptr().cast()) };
+        }
+    }
+}
+
+/// `n` zeroed u64s on Xen's heap (`ENOMEM`).
+fn alloc_u64s(n: u32) -> Result<NonNull<u64>, Errno> {
+    let bytes = n as usize * core::mem::size_of::<u64>();
+    let align = core::mem::align_of::<u64>();
+    // SAFETY: _xzalloc takes any size and a power-of-two alignment.
+    let p = unsafe { b::oxx_xzalloc_bytes(bytes as _, align as _) }.cast::<u64>();
+    NonNull::new(p).ok_or(Errno::ENOMEM)
+}
+
+/// One operation's access to a ring's held pages: through their direct-map addresses where
+/// the ring keeps them, else by mapping. At most two pages are mapped at a time:
+/// page 0 (the header, which every operation reads and writes) and the last other page
+/// touched, unmapped when the operation moves to another page and when the view drops; so no
+/// mapping survives the hypercall (or moves to another pCPU: the view is used under the ring's
+/// spinlock or the domain's ring table lock, with no sleeping).
+pub struct RingView<'a> {
+    pages: &'a mut RingPages,
+    /// Copies of `pages.held` and `pages.direct` (fixed while the view borrows `pages`).
+    held: u32,
+    direct: Option<NonNull<*mut u8>>,
+    /// INVARIANT: null, or `map_domain_page` of `pages.slots[0]` (held > 0), not yet unmapped.
+    head: *mut u8,
+    /// Page (>= 1) whose mapping `va` is (meaningless while `va` is null).
+    page: u32,
+    /// INVARIANT: null, or `map_domain_page` of `pages.slots[page]` (0 < page < held), not
+    /// yet unmapped.
+    va: *mut u8,
+}
+
+impl RingView<'_> {
+    /// Bytes held (the whole ring once registration took every reference).
+    pub fn held_bytes(&self) -> u64 {
+        self.held as u64 * PAGE_SIZE as u64
+    }
+
+    /// `map_domain_page` of held page `page`.
+    fn map(&self, page: u32) -> *mut u8 {
+        debug_assert!(page < self.held);
+        // SAFETY: page < held (callers): the slot is inside the allocation and names a frame
+        // this ring holds references on, so it stays allocated to the owner while mapped.
+        let mfn = unsafe { self.pages.slots.as_ptr().add(page as usize).read() };
+        // SAFETY: as above; the helper returns a mapping of that whole page.
+        unsafe { b::oxx_v4v_map_page(mfn) }.cast()
+    }
+
+    /// The mapped address of byte `off` and the bytes left in its page, if held.
+    #[inline]
+    fn at(&mut self, off: u64) -> Option<(*mut u8, u32)> {
         let page = off / PAGE_SIZE as u64;
-        if page >= self.mapped as u64 {
+        if page >= self.held as u64 {
             return None;
         }
+        let page = page as u32;
+        let base = if let Some(d) = self.direct {
+            // SAFETY: page < held: inside the `direct` allocation, filled by take_refs.
+            unsafe { d.as_ptr().add(page as usize).read() }
+        } else if page == 0 {
+            if self.head.is_null() {
+                // INVARIANT: `head` maps slot 0 (page < held).
+                self.head = self.map(0);
+            }
+            self.head
+        } else {
+            if self.va.is_null() || self.page != page {
+                unmap(&mut self.va);
+                // INVARIANT: `va` maps slot `page` (0 < page < held).
+                self.va = self.map(page);
+                self.page = page;
+            }
+            self.va
+        };
         let in_page = (off % PAGE_SIZE as u64) as u32;
-        // SAFETY: page < mapped <= npage: the slot is inside the allocation and holds a
-        // mapping of a whole page, so `in_page` (< 4096) stays inside it.
-        let base = unsafe { self.pages.as_ptr().add(page as usize).read() };
-        // SAFETY: as above.
+        // SAFETY: `base` maps a whole page and in_page < 4096.
         Some((unsafe { base.add(in_page as usize) }, PAGE_SIZE - in_page))
     }
 
     /// Read the naturally aligned u32 at byte `off` (the receiver's rx_ptr): one access, as
-    /// C's read_atomic. `None` if `off` is unaligned or not mapped.
-    pub fn read_u32(&self, off: u64) -> Option<u32> {
+    /// C's read_atomic. `None` if `off` is unaligned or not held.
+    pub fn read_u32(&mut self, off: u64) -> Option<u32> {
         if off % 4 != 0 {
             return None;
         }
@@ -94,7 +250,7 @@ impl RingPages {
     }
 
     /// Write the naturally aligned u32 at byte `off` (tx_ptr) in one access, as C's
-    /// write_atomic. `EFAULT` if `off` is unaligned or not mapped.
+    /// write_atomic. `EFAULT` if `off` is unaligned or not held.
     pub fn write_u32(&mut self, off: u64, v: u32) -> Result<(), Errno> {
         if off % 4 != 0 {
             return Err(Errno::EFAULT);
@@ -105,10 +261,10 @@ impl RingPages {
         Ok(())
     }
 
-    /// Write `bytes` at byte `off`; `EFAULT` (nothing written) if any byte is not mapped.
+    /// Write `bytes` at byte `off`; `EFAULT` (nothing written) if any byte is not held.
     pub fn write(&mut self, off: u64, bytes: &[u8]) -> Result<(), Errno> {
         let end = off.checked_add(bytes.len() as u64).ok_or(Errno::EFAULT)?;
-        if end > self.mapped_bytes() {
+        if end > self.held_bytes() {
             return Err(Errno::EFAULT);
         }
         let mut done = 0usize;
@@ -125,11 +281,11 @@ impl RingPages {
     }
 
     /// Copy `n` bytes from the current vCPU's guest virtual address `src` to byte `off`.
-    /// `EFAULT` if the ring bytes are not mapped (nothing copied) or the guest range cannot
+    /// `EFAULT` if the ring bytes are not held (nothing copied) or the guest range cannot
     /// be read (the bytes before the fault are copied).
     pub fn copy_from_guest(&mut self, off: u64, src: u64, n: u32) -> Result<(), Errno> {
         let end = off.checked_add(n as u64).ok_or(Errno::EFAULT)?;
-        if end > self.mapped_bytes() {
+        if end > self.held_bytes() {
             return Err(Errno::EFAULT);
         }
         // The guest range must not wrap (GuestRange's rule).
@@ -150,15 +306,20 @@ impl RingPages {
     }
 }
 
-impl Drop for RingPages {
+impl Drop for RingView<'_> {
     fn drop(&mut self) {
-        for i in 0..self.mapped as usize {
-            // SAFETY: slots below `mapped` hold mappings made by oxx_v4v_map_ring_page, each
-            // released exactly once, here.
-            unsafe { b::oxx_v4v_unmap_ring_page(self.pages.as_ptr().add(i).read().cast()) };
-        }
-        // SAFETY: the slot array came from _xzalloc and nothing refers to it any more.
-        unsafe { b::oxx_xfree(self.pages.as_ptr().cast()) };
+        unmap(&mut self.va);
+        unmap(&mut self.head);
+    }
+}
+
+/// Unmap `*va` if it is a mapping (from `oxx_v4v_map_page`), and null it.
+fn unmap(va: &mut *mut u8) {
+    if !va.is_null() {
+        // SAFETY: a non-null slot of a RingView holds a mapping from oxx_v4v_map_page, unmapped
+        // once here and then nulled.
+        unsafe { b::oxx_v4v_unmap_page((*va).cast()) };
+        *va = core::ptr::null_mut();
     }
 }
 
@@ -174,6 +335,31 @@ pub fn xsm_register(d: &DomainRef, partner: Option<&DomainRef>) -> Result<(), Er
     // SAFETY: both domains are live (RCU-locked) or `p` is NULL, which the helper accepts.
     let rc = unsafe { b::oxx_v4v_xsm_register(d.as_ptr(), p) };
     if rc != 0 { Err(Errno::from_ret(rc)) } else { Ok(()) }
+}
+
+/// XSM: may `d` use V4V at all? (Argo's `xsm_argo_enable`, asked at domain creation and on
+/// every hypercall, as Argo does.)
+pub fn xsm_enable(d: &DomainRef) -> Result<(), Errno> {
+    // SAFETY: `d` is live (RCU-locked).
+    let rc = unsafe { b::oxx_v4v_xsm_enable(d.as_ptr()) };
+    if rc != 0 { Err(Errno::from_ret(rc)) } else { Ok(()) }
+}
+
+/// As [`xsm_enable`] for a domain being created (`domain_create`, not yet visible).
+///
+/// # Safety
+/// `d` is a domain being created.
+pub unsafe fn xsm_enable_raw(d: *mut b::domain) -> Result<(), Errno> {
+    // SAFETY: guaranteed by the caller.
+    let rc = unsafe { b::oxx_v4v_xsm_enable(d) };
+    if rc != 0 { Err(Errno::from_ret(rc)) } else { Ok(()) }
+}
+
+/// Whether rings open to any sender may be registered (`v4v-mac=permissive`; Argo's
+/// `mac-permissive`). Fixed after boot.
+pub fn mac_permissive() -> bool {
+    // SAFETY: reads a boolean Xen sets while parsing its command line, before any domain.
+    unsafe { b::oxx_v4v_mac_permissive() }
 }
 
 /// XSM: may `d` send to `t`? (Argo's hook.)

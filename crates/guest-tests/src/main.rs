@@ -8,13 +8,15 @@
 #![cfg_attr(all(target_arch = "aarch64", target_os = "none"), no_std, no_main)]
 
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
-mod evtchn_ops;
+mod bench;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod evtchn_irq;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
-mod bench;
+mod evtchn_ops;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod fuzz;
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+mod security;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod selftest;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]

@@ -427,21 +427,9 @@ pub static TESTS: &[Test] = &[
         "Argo: the v4v-ping-pong pattern",
         crate::v4v::traffic::argo_ping_pong,
     ),
-    Test::new(
-        "argo-many",
-        "Argo: the v4v-many pattern",
-        crate::v4v::traffic::argo_many,
-    ),
-    Test::new(
-        "argo-full",
-        "Argo: the v4v-full pattern",
-        crate::v4v::traffic::argo_full,
-    ),
-    Test::new(
-        "argo-match",
-        "Argo: the v4v-match pattern",
-        crate::v4v::traffic::argo_match,
-    ),
+    Test::new("argo-many", "Argo: the v4v-many pattern", crate::v4v::traffic::argo_many),
+    Test::new("argo-full", "Argo: the v4v-full pattern", crate::v4v::traffic::argo_full),
+    Test::new("argo-match", "Argo: the v4v-match pattern", crate::v4v::traffic::argo_match),
     Test::new(
         "argo-inflight",
         "Argo: the v4v-inflight pattern",
@@ -452,17 +440,76 @@ pub static TESTS: &[Test] = &[
         "Argo: the v4v-shutdown pattern",
         crate::v4v::traffic::argo_shutdown,
     ),
+    Test::new("argo-scatter", "Argo: the v4v-scatter pattern", crate::v4v::traffic::argo_scatter),
+    Test::new("argo-hostile", "Argo: the v4v-hostile pattern", crate::v4v::traffic::argo_hostile),
     Test::new(
-        "argo-scatter",
-        "Argo: the v4v-scatter pattern",
-        crate::v4v::traffic::argo_scatter,
+        "v4v-virq-on-arrival",
+        "V4V: the receiver sleeps until VIRQ_V4V for every message (no ring polling)",
+        crate::v4v::traffic::v4v_virq_on_arrival,
     ),
     Test::new(
-        "argo-hostile",
-        "Argo: the v4v-hostile pattern",
-        crate::v4v::traffic::argo_hostile,
+        "argo-virq-on-arrival",
+        "Argo: the v4v-virq-on-arrival pattern",
+        crate::v4v::traffic::argo_virq_on_arrival,
     ),
     // ---- end v4v ----
+    // ---- security suite: V4V (src/security/v4v.rs) ----
+    Test::new(
+        "v4v-ring-page-budget",
+        "V4V: ring pages up to the domain's budget, then ENOSPC; pages come back",
+        crate::security::v4v::v4v_ring_page_budget,
+    ),
+    Test::new(
+        "argo-ring-page-budget",
+        "Argo: the v4v-ring-page-budget pattern (C 4.17.5 has no page budget)",
+        crate::security::v4v::argo_ring_page_budget,
+    ),
+    Test::new(
+        "v4v-ring-count-exhaust",
+        "V4V: 128 rings, then ENOSPC",
+        crate::security::v4v::v4v_ring_count_exhaust,
+    ),
+    Test::new(
+        "argo-ring-count-exhaust",
+        "Argo: 128 rings, then ENOSPC",
+        crate::security::v4v::argo_ring_count_exhaust,
+    ),
+    Test::new(
+        "v4v-noisy-neighbour",
+        "V4V: rings and messages beside domains at their budgets",
+        crate::security::v4v::v4v_noisy_neighbour,
+    ),
+    Test::new(
+        "argo-noisy-neighbour",
+        "Argo: rings and messages beside domains at their budgets",
+        crate::security::v4v::argo_noisy_neighbour,
+    ),
+    Test::new(
+        "v4v-ring-duplicate-gfn",
+        "V4V: a page listed twice in one ring is EINVAL",
+        crate::security::v4v::v4v_ring_duplicate_gfn,
+    ),
+    Test::new(
+        "argo-ring-duplicate-gfn",
+        "Argo: the v4v-ring-duplicate-gfn pattern (C 4.17.5 accepts it)",
+        crate::security::v4v::argo_ring_duplicate_gfn,
+    ),
+    Test::new(
+        "v4v-register-writes-nothing-on-error",
+        "V4V: refused register_ring and notify write nothing",
+        crate::security::v4v::v4v_register_writes_nothing_on_error,
+    ),
+    Test::new(
+        "v4v-xsm-any-source",
+        "V4V: ANY-source rings only with v4v-mac=permissive (expect=eperm|ok)",
+        crate::security::v4v::v4v_xsm_any_source,
+    ),
+    Test::new(
+        "argo-xsm-any-source",
+        "Argo: ANY-source rings only with mac-permissive (expect=eperm|ok)",
+        crate::security::v4v::argo_xsm_any_source,
+    ),
+    // ---- end security: V4V ----
     // ---- benchmarks (src/bench/, run by ci/bench under -icount) ----
     Test::new(
         "bench-evtchn-2l",

@@ -38,6 +38,14 @@ pub const V4V_MAXIOV: u32 = 8;
 pub const V4V_MAX_NOTIFY_ENT: u32 = 64;
 /// Most rings one domain may register.
 pub const V4V_MAX_RINGS_PER_DOMAIN: usize = 128;
+/// Ring pages a domain may hold (every page of every registered ring) unless its dom0less
+/// node says otherwise (`xen,v4v-max-ring-pages`): one ring of the largest size (4097 pages)
+/// and as many again in smaller rings, 32 MiB of the guest's memory. Bounds what one domain
+/// makes Xen keep (a reference and an 8-byte record per page) and the pages its teardown
+/// releases (docs/v4v.md, "Security").
+pub const V4V_DEFAULT_MAX_RING_PAGES: u32 = 8192;
+/// The highest budget a domain can be given: every ring of the largest size.
+pub const V4V_MAX_BUDGET_PAGES: u32 = V4V_MAX_RINGS_PER_DOMAIN as u32 * V4V_MAX_RING_PAGES;
 /// Guest page size of the pfn list.
 pub const PAGE_SIZE: u32 = 4096;
 /// Most pages of one ring: ceil((64 + V4V_MAX_RING_SIZE) / 4096).

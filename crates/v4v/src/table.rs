@@ -1,8 +1,10 @@
-//! A domain's ring table and a ring's list of senders waiting for space.
+//! A domain's ring table, its ring page budget, and a ring's list of senders waiting for
+//! space.
 //!
-//! Both are fixed-size (no allocation, bounded work per hypercall): a domain has at most
-//! [`V4V_MAX_RINGS_PER_DOMAIN`] rings, a ring at most [`MAX_WAITERS`] waiting senders.
-//! `R` is what the table holds per ring (a pointer to the ring in Xen, anything in tests).
+//! All are fixed-size (no allocation, bounded work per hypercall): a domain has at most
+//! [`V4V_MAX_RINGS_PER_DOMAIN`] rings holding at most its [`PageBudget`] of pages, a ring at
+//! most [`MAX_WAITERS`] waiting senders. `R` is what the table holds per ring (a pointer to
+//! the ring in Xen, anything in tests).
 
 use crate::abi::{DomId, V4V_DOMID_ANY, V4V_MAX_RINGS_PER_DOMAIN};
 use xen_rust_glue::Errno;
@@ -53,6 +55,12 @@ impl<R> RingTable<R> {
             .or_else(|| self.find(RingKey { port, partner: V4V_DOMID_ANY }))
     }
 
+    /// Whether [`Self::insert`] of `key` would succeed: a slot is free, or `key` is
+    /// registered (a replacement).
+    pub fn has_room_for(&self, key: RingKey) -> bool {
+        self.count < V4V_MAX_RINGS_PER_DOMAIN || self.find(key).is_some()
+    }
+
     /// Add a ring, replacing (and returning) one registered with the same key.
     /// `ENOSPC` (and `r` back) when the table is full.
     pub fn insert(&mut self, key: RingKey, r: R) -> Result<Option<R>, (Errno, R)> {
@@ -90,6 +98,62 @@ impl<R> RingTable<R> {
 
     pub fn iter(&self) -> impl Iterator<Item = (RingKey, &R)> {
         self.slots[..self.count].iter().flatten().map(|(k, r)| (*k, r))
+    }
+}
+
+/// A domain's ring pages: those of its registered rings plus those reserved by
+/// registrations in progress, never above `max` except that a re-registration may use the
+/// pages of the ring it replaces until it has replaced it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageBudget {
+    pages: u32,
+    max: u32,
+}
+
+impl PageBudget {
+    pub const fn new(max: u32) -> Self {
+        Self { pages: 0, max }
+    }
+
+    /// Pages counted now.
+    pub fn pages(&self) -> u32 {
+        self.pages
+    }
+
+    pub fn max(&self) -> u32 {
+        self.max
+    }
+
+    /// A new limit (rings already registered keep their pages).
+    pub fn set_max(&mut self, max: u32) {
+        self.max = max;
+    }
+
+    /// Reserve `npage` pages for a registration; `replaced` is the page count of the ring
+    /// it would replace (counted now), if any. `ENOSPC` when the pages would not fit.
+    pub fn reserve(&mut self, npage: u32, replaced: Option<u32>) -> Result<(), Errno> {
+        let after = self.pages.saturating_sub(replaced.unwrap_or(0)) as u64 + npage as u64;
+        if after > self.max as u64 {
+            return Err(Errno::ENOSPC);
+        }
+        // INVARIANT: pages <= max + the replaced ring's pages (<= 2^32 - 1: max and a ring
+        // are both far below 2^31).
+        self.pages = self.pages.saturating_add(npage);
+        Ok(())
+    }
+
+    /// End a reservation of `npage`: the ring went in (`inserted`), replacing one of
+    /// `replaced` pages, whose pages leave the count; or it did not.
+    pub fn settle(&mut self, npage: u32, inserted: bool, replaced: u32) {
+        self.pages = self.pages.saturating_sub(npage);
+        if inserted {
+            self.pages = self.pages.saturating_sub(replaced).saturating_add(npage);
+        }
+    }
+
+    /// A registered ring of `npage` pages went (unregister, teardown).
+    pub fn release(&mut self, npage: u32) {
+        self.pages = self.pages.saturating_sub(npage);
     }
 }
 
@@ -226,6 +290,52 @@ mod tests {
         }
         assert_eq!(n, V4V_MAX_RINGS_PER_DOMAIN);
         assert!(t.is_empty());
+    }
+
+    #[test]
+    fn room_for() {
+        let mut t = RingTable::new();
+        for p in 0..V4V_MAX_RINGS_PER_DOMAIN as u32 {
+            assert!(t.has_room_for(key(p, 1)));
+            t.insert(key(p, 1), p).unwrap();
+        }
+        assert!(!t.has_room_for(key(999, 1)));
+        assert!(t.has_room_for(key(5, 1)));
+    }
+
+    #[test]
+    fn page_budget() {
+        let mut b = PageBudget::new(10);
+        assert_eq!(b.reserve(4, None), Ok(()));
+        b.settle(4, true, 0);
+        assert_eq!(b.reserve(6, None), Ok(()));
+        assert_eq!(b.pages(), 10);
+        // Full: one page more is refused, even while the first reservation is in flight.
+        assert_eq!(b.reserve(1, None), Err(Errno::ENOSPC));
+        b.settle(6, false, 0); // that registration failed: its pages come back
+        assert_eq!(b.pages(), 4);
+        assert_eq!(b.reserve(7, None), Err(Errno::ENOSPC));
+        // Replacing the 4-page ring by a 10-page one fits (its 4 pages go).
+        assert_eq!(b.reserve(10, Some(4)), Ok(()));
+        assert_eq!(b.pages(), 14);
+        b.settle(10, true, 4);
+        assert_eq!(b.pages(), 10);
+        assert_eq!(b.reserve(11, Some(10)), Err(Errno::ENOSPC));
+        b.release(10);
+        assert_eq!(b.pages(), 0);
+        // Two concurrent re-registrations of one ring: the count never exceeds max plus
+        // that ring, and ends at the ring that stayed.
+        let mut b = PageBudget::new(8);
+        b.reserve(3, None).unwrap();
+        b.settle(3, true, 0);
+        b.reserve(5, Some(3)).unwrap();
+        b.reserve(3, Some(3)).unwrap();
+        assert!(b.pages() <= 8 + 3);
+        b.settle(5, true, 3); // first replaces the 3-page ring
+        b.settle(3, true, 5); // second replaces the first
+        assert_eq!(b.pages(), 3);
+        // A zero budget takes no ring.
+        assert_eq!(PageBudget::new(0).reserve(1, None), Err(Errno::ENOSPC));
     }
 
     #[test]

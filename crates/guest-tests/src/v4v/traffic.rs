@@ -20,6 +20,7 @@ const MATCH_PORT: u32 = 50;
 const MATCH_OTHER_PORT: u32 = 51;
 const INFLIGHT_PORT: u32 = 70;
 const SHUTDOWN_PORT: u32 = 80;
+const VIRQ_PORT: u32 = 90;
 
 /// Payload length of ping-pong message `i` (1..=300, wrapping the 1 KiB rings often).
 fn ping_len(i: u32) -> usize {
@@ -910,4 +911,95 @@ pub fn v4v_hostile(env: &Env<'_>) {
 }
 pub fn argo_hostile(env: &Env<'_>) {
     hostile::<Argo>(env)
+}
+
+/// `role=rx peer=D n=N` / `role=tx peer=D n=N`: the data-arrival notification (seed 002:
+/// "Xen will trigger the V4V VIRQ line in the receiving domain"). The receiver never polls
+/// its ring: it sleeps until the protocol's VIRQ, then drains the ring, and must see all N
+/// messages that way; a Xen that does not raise the VIRQ on arrival leaves it asleep
+/// (FAILURE after WAIT_MS). The sender sends N messages of 1..=200 bytes.
+fn virq_on_arrival<P: Proto>(env: &Env<'_>) {
+    let Some(peer) = peer(env) else { return };
+    let n = arg_u32(env, "n").unwrap_or(50);
+    let Some(ctx) = setup::<P>(env, 1) else { return };
+    let len_of = |i: u32| 1 + (i as usize * 41) % 200;
+    match env.arg("role") {
+        Some("tx") => {
+            let mut buf = [0u8; 256];
+            let mut eagains = 0;
+            for i in 0..n {
+                let len = len_of(i);
+                fill(&mut buf[..len], i, ctx.me, 9);
+                let r = send_until::<P>(
+                    &ctx.notifier,
+                    peer,
+                    VIRQ_PORT,
+                    VIRQ_PORT,
+                    &[&buf[..len]],
+                    i,
+                    &mut eagains,
+                );
+                if !expect_eq!(r, Ok(len as u64), "send {i} ({len} bytes)") {
+                    return;
+                }
+                // Some messages alone, some back to back.
+                if i % 3 == 0 {
+                    timer::delay_ms(2);
+                }
+            }
+            println!("{}: {n} messages sent, {eagains} EAGAIN", P::NAME);
+            xtf_success!();
+        }
+        Some("rx") => {
+            let Some(ring) = P::ring(4096, VIRQ_PORT, peer) else {
+                return xtf_error!("no ring memory");
+            };
+            let mut seen = ctx.notifier.count();
+            try_op!(ring.register(), "register_ring");
+            let mut out = [0u8; 256];
+            let (mut got, mut wakeups) = (0u32, 0u32);
+            while got < n {
+                if !ctx.notifier.wait_after(seen, WAIT_MS) {
+                    return xtf_failure!(
+                        "{}: no VIRQ for {WAIT_MS} ms with {got} of {n} messages taken: the ring now {} (Xen did not notify the arrival)",
+                        P::NAME,
+                        if ring.is_empty() { "is empty" } else { "holds unread messages" }
+                    );
+                }
+                wakeups += 1;
+                seen = ctx.notifier.count();
+                loop {
+                    let m = match ring.recv(&mut out) {
+                        Ok(Some(m)) => m,
+                        Ok(None) => break,
+                        Err(e) => return xtf_failure!("ring inconsistent: {e:?}"),
+                    };
+                    let len = len_of(got);
+                    if !expect_eq!(
+                        (m.header.len as usize, m.header.source_domain, m.header.protocol),
+                        (16 + len, peer, got),
+                        "message {got} (len, source, protocol)"
+                    ) {
+                        return;
+                    }
+                    if let Err(off) = verify(&out[..len], got, peer, 9) {
+                        return xtf_failure!("message {got}: byte {off} wrong");
+                    }
+                    got += 1;
+                }
+                try_op!(P::notify_null(), "notify");
+            }
+            check_guards(&ring, "virq-on-arrival");
+            println!("{}: {n} messages taken on {wakeups} VIRQ wake-ups", P::NAME);
+            xtf_success!();
+        }
+        r => xtf_error!("role={r:?}: expected rx or tx"),
+    }
+}
+
+pub fn v4v_virq_on_arrival(env: &Env<'_>) {
+    virq_on_arrival::<V4v>(env)
+}
+pub fn argo_virq_on_arrival(env: &Env<'_>) {
+    virq_on_arrival::<Argo>(env)
 }
