@@ -16,6 +16,8 @@ mod bench;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod fuzz;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
+mod security;
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod selftest;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod static_sig;
