@@ -17,6 +17,7 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(xen)");
     println!("cargo::rustc-check-cfg=cfg(xen_static_shm)");
     println!("cargo::rustc-check-cfg=cfg(xen_v4v)");
+    println!("cargo::rustc-check-cfg=cfg(xen_debug)");
     println!("cargo::rerun-if-env-changed=XEN_OBJTREE");
     println!("cargo::rerun-if-env-changed=XEN_RUST_CFLAGS");
     println!("cargo::rerun-if-env-changed=XEN_CC");
@@ -51,6 +52,10 @@ fn main() {
     let config = |name: &str| autoconf.lines().any(|l| l.trim() == format!("#define {name} 1"));
     if config("CONFIG_XSM") {
         println!("cargo::rustc-cfg=xen_xsm");
+    }
+    // CONFIG_DEBUG: Xen's ASSERT()s are live; xen_rust_glue::XEN_DEBUG turns on ours.
+    if config("CONFIG_DEBUG") {
+        println!("cargo::rustc-cfg=xen_debug");
     }
     // The glue of a feature exists only with its Kconfig switch: its C helpers are compiled
     // only then (helpers/static_shm.c, helpers/v4v.c), and the archive is one object, so a

@@ -101,6 +101,7 @@ unsigned long oxx_local_irq_save(void)
     return flags;
 }
 void oxx_local_irq_restore(unsigned long flags) { local_irq_restore(flags); }
+unsigned int oxx_preempt_count(void) { return preempt_count(); }
 
 /* ---- more domain / vCPU ---- */
 struct domain *oxx_rcu_lock_domain_by_any_id(domid_t id) { return rcu_lock_domain_by_any_id(id); }

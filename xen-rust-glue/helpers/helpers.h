@@ -85,6 +85,8 @@ void oxx_write_unlock_irqrestore(rwlock_t *l, unsigned long flags);
 bool oxx_read_trylock(rwlock_t *l);
 unsigned long oxx_local_irq_save(void);
 void oxx_local_irq_restore(unsigned long flags);
+/* preempt.h: for the self-test of the lock guards (a lock taken or released changes it) */
+unsigned int oxx_preempt_count(void);
 
 /* sched.h: more domain and vCPU helpers */
 struct domain *oxx_rcu_lock_domain_by_any_id(domid_t id);

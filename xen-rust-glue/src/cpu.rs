@@ -218,3 +218,28 @@ pub unsafe fn cmpxchg32(p: *mut u32, old: u32, new: u32) -> u32 {
     };
     seen
 }
+
+/// C's `read_atomic()` of a `u16` that another CPU may store to without a lock (e.g.
+/// `chn->notify_vcpu_id`, moved by EVTCHNOP_bind_vcpu under the event lock only): one
+/// single-copy-atomic load, no ordering (C's is a volatile access).
+///
+/// # Safety
+/// `p` is a valid, 2-byte aligned `u16` for the call, and every Rust access to it that may
+/// race is atomic (this function or [`write_atomic_u16`]).
+#[inline(always)]
+pub unsafe fn read_atomic_u16(p: *const u16) -> u16 {
+    // SAFETY: the caller's pointer, aligned, only accessed atomically while others may race.
+    unsafe { core::sync::atomic::AtomicU16::from_ptr(p.cast_mut()) }
+        .load(core::sync::atomic::Ordering::Relaxed)
+}
+
+/// C's `write_atomic()` of such a `u16`: one single-copy-atomic store.
+///
+/// # Safety
+/// As [`read_atomic_u16`].
+#[inline(always)]
+pub unsafe fn write_atomic_u16(p: *mut u16, v: u16) {
+    // SAFETY: as read_atomic_u16().
+    unsafe { core::sync::atomic::AtomicU16::from_ptr(p) }
+        .store(v, core::sync::atomic::Ordering::Relaxed)
+}

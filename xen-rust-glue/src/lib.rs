@@ -7,7 +7,8 @@
 //! Does not trust: anything a guest hands in — guest addresses become a [`guest::GuestRange`],
 //! validated once, and are only ever accessed through Xen's guest-copy functions.
 //! Built for Xen when Makefile.rust sets `--cfg xen`; on the host only the parts that need no
-//! Xen (errnos, guest ranges, line formatting) are built and unit-tested.
+//! Xen (errnos, guest ranges, line formatting, the lock guards over a counting fake lock) are
+//! built and unit-tested.
 #![cfg_attr(not(test), no_std)]
 
 pub mod errno;
@@ -28,7 +29,7 @@ pub mod print;
 pub mod selftest;
 #[cfg(all(xen, xen_static_shm))]
 pub mod static_shm;
-#[cfg(xen)]
+#[cfg(any(xen, test))]
 pub mod sync;
 #[cfg(all(xen, xen_v4v))]
 pub mod v4v;
@@ -38,3 +39,7 @@ pub mod xbox;
 pub mod xsm;
 
 pub use errno::Errno;
+
+/// Xen's `CONFIG_DEBUG` (`!NDEBUG`): where C has an `ASSERT()`, Rust code checks the same
+/// condition under `if XEN_DEBUG` (a constant: the check is compiled out of release builds).
+pub const XEN_DEBUG: bool = cfg!(xen_debug);

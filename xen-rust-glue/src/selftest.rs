@@ -4,12 +4,14 @@
 //! prints `rust: glue self-test passed (N checks)`; on failure it names the check and returns
 //! -EIO (Xen's initcall runner then reports it, and the boot log shows which check failed).
 
+use crate::bindings as b;
 use crate::domain::DomainRef;
 use crate::errno::Errno;
 use crate::fmt::LineBuffer;
 use crate::guest::GuestRange;
 use crate::printk;
-use crate::sync::{RwLock, SpinLock};
+use crate::sync::{RwLock, SpinLock, raw};
+use core::mem::MaybeUninit;
 
 struct Checks {
     run: u32,
@@ -66,6 +68,39 @@ fn run() -> Checks {
         c.check("rwlock writer exclusive", rw.is_write_locked());
     }
     c.check("rwlock released", !rw.is_locked() && *rw.read() == 9);
+
+    // Raw guards over a C-owned rwlock: each unlocks exactly what it took, so the lock word
+    // and the preempt count come back to where they were. (A read-trylock that fails needs a
+    // writer on another CPU, which boot cannot stage: Xen's rwlock lets the write owner take
+    // read holds. That case is a host test over a counting fake lock, in sync.rs.)
+    let mut word = MaybeUninit::<b::rwlock_t>::uninit();
+    let l = word.as_mut_ptr();
+    // SAFETY: rwlock_init writes an unlocked rwlock into `word`, which outlives every guard.
+    unsafe { b::oxx_rwlock_init(l) };
+    // SAFETY: reads this CPU's preempt count.
+    let preempt = || unsafe { b::oxx_preempt_count() };
+    // SAFETY (both): `l` is initialised and outlives the guards; reading its lock word only.
+    let locked = |l| unsafe { b::oxx_rw_is_locked(l) };
+    let write_locked = |l| unsafe { b::oxx_rw_is_write_locked(l) };
+    let before = preempt();
+    {
+        // SAFETY: as above.
+        let r = unsafe { raw::ReadGuard::try_lock(l) };
+        c.check("raw read trylock of a free lock", r.is_some() && locked(l) && !write_locked(l));
+    }
+    c.check("raw read guard released once", !locked(l) && preempt() == before);
+    {
+        // SAFETY: as above.
+        let w = unsafe { raw::WriteGuard::lock(l) };
+        {
+            // SAFETY: as above.
+            let r = unsafe { raw::ReadGuard::try_lock(l) };
+            c.check("raw read trylock by the write owner", r.is_some());
+        }
+        c.check("the owner's read hold released, the write hold kept", write_locked(l));
+        drop(w);
+    }
+    c.check("raw write guard released once", !locked(l) && preempt() == before);
 
     // Guest handle validation: wrap, misalignment and size limits rejected; valid accepted.
     c.check(

@@ -8,6 +8,13 @@
 //! changes of a domain; each channel's rwlock is taken for writing around state changes and
 //! for reading around delivery. Two domains' event locks and two channels' locks are taken
 //! only through [`lock_two_domains`] and [`lock_pair`], so the lock order lives in one place.
+//!
+//! C's rule for the channel lock (the comment above `evtchn_write_lock`): a channel may be
+//! write-locked only while it is FREE or UNBOUND when the lock is taken or released, because
+//! VIRQ senders and Xen-attached notifications take its read lock with a trylock and drop the
+//! event when that fails. So a bound channel's notification vCPU is moved under the event
+//! lock only ([`Channel::set_notify_vcpu_unlocked`], [`bind_vcpu`]); every other write goes
+//! through [`Channel::write`] on a channel that is FREE or UNBOUND before or after.
 
 use crate::abi::{self, DOMID_SELF, DomId, Port};
 use xen_rust_glue::Errno;
@@ -48,11 +55,17 @@ pub trait Channel<D>: Copy {
     type Read;
     fn port(self) -> Port;
     fn state(self) -> State<D>;
+    /// `chn->notify_vcpu_id`, read atomically (it may change under the event lock alone).
     fn notify_vcpu(self) -> u32;
+    /// `chn->notify_vcpu_id = v` without the channel lock, as one atomic store (C's
+    /// `evtchn_bind_vcpu`): for a bound channel, whose write lock would make concurrent
+    /// senders drop their event. The caller holds the domain's event lock (write).
+    fn set_notify_vcpu_unlocked(self, v: u32);
     fn xen_consumer(self) -> u8;
     /// A total order over channels (C compares the pointers) for [`lock_pair`].
     fn order_key(self) -> usize;
-    /// `write_lock(&chn->lock)`.
+    /// `write_lock(&chn->lock)`: only on a channel that is FREE or UNBOUND now or when the
+    /// guard is dropped (see the module doc).
     fn write(self) -> Self::Write;
     /// `read_lock(&chn->lock)`.
     fn read(self) -> Self::Read;
@@ -559,10 +572,10 @@ pub fn bind_vcpu<E: Env>(env: &E, port: Port, vcpu: u32) -> Result<(), Errno> {
         // Arm never has PIRQ channels (see close()).
         _ => return Err(Errno::EINVAL),
     }
-    // C writes notify_vcpu_id under the event lock only; we also take the channel lock so
-    // every write goes through a ChannelWrite guard.
-    let mut w = c.write();
-    w.set_notify_vcpu(vcpu);
+    // Under the event lock only, as C: the channel's write lock would make a VIRQ or a
+    // notification raised meanwhile fail its read-trylock and be lost (C's lock rule, module
+    // doc). A sender reading the vCPU concurrently sees the old or the new one.
+    c.set_notify_vcpu_unlocked(vcpu);
     Ok(())
 }
 

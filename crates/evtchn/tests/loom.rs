@@ -105,6 +105,7 @@ impl Channel<D> for C {
     fn xen_consumer(self) -> u8 {
         0
     }
+    fn set_notify_vcpu_unlocked(self, _v: u32) {}
     fn order_key(self) -> usize {
         self.0.key
     }

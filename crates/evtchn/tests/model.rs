@@ -3,7 +3,10 @@
 //! model written independently from the C semantics (`Model`), on random operation sequences
 //! (proptest). The host implementation also checks the locking rules as it goes: channel
 //! writes only under the channel's write lock, no lock taken twice, two channel locks only in
-//! `order_key` order, state changes only under the domain's event lock.
+//! `order_key` order, state changes only under the domain's event lock, and C's rule for the
+//! channel lock: write-locked only while FREE or UNBOUND when taken or released (senders'
+//! read-trylock drops the event otherwise), the notification vCPU of a bound channel moved
+//! under the event lock alone.
 //!
 //! The model and the host glue are `pub(crate)`: fuzz/fuzz_targets/evtchn_model.rs includes
 //! this file as a module and drives them with libFuzzer's sequences.
@@ -89,6 +92,8 @@ struct HostChan<'w> {
 
 struct HostWrite<'w> {
     c: HostChan<'w>,
+    /// The state when the write lock was taken (C's `chn->old_state`).
+    old: HState,
 }
 struct HostRead<'w> {
     c: HostChan<'w>,
@@ -136,6 +141,21 @@ impl<'w> HostChan<'w> {
 
 impl<'w> Drop for HostWrite<'w> {
     fn drop(&mut self) {
+        // C's evtchn_write_unlock() ASSERT: FREE or UNBOUND when locked or when unlocked.
+        let free_or_unbound = |s: HState| matches!(s, HState::Free | HState::Unbound(_));
+        let new = self.c.hchan().state;
+        if !std::thread::panicking() {
+            assert!(
+                free_or_unbound(self.old) || free_or_unbound(new),
+                "{:?}/{} write-locked in state {:?} -> {:?}: C allows the channel write lock \
+                 only on a FREE or UNBOUND channel (a sender's read-trylock would fail and drop \
+                 the event)",
+                self.c.d,
+                self.c.port,
+                self.old,
+                new
+            );
+        }
         self.c.release();
     }
 }
@@ -193,6 +213,10 @@ impl<'w> Channel<HostDom<'w>> for HostChan<'w> {
     fn notify_vcpu(self) -> u32 {
         self.hchan().notify
     }
+    fn set_notify_vcpu_unlocked(self, v: u32) {
+        assert!(self.d.data().event_locked.get(), "notify vCPU moved without the event lock");
+        self.d.data().chans.borrow_mut()[self.port as usize].notify = v;
+    }
     fn xen_consumer(self) -> u8 {
         self.hchan().consumer
     }
@@ -201,7 +225,7 @@ impl<'w> Channel<HostDom<'w>> for HostChan<'w> {
     }
     fn write(self) -> HostWrite<'w> {
         self.take(true);
-        HostWrite { c: self }
+        HostWrite { c: self, old: self.hchan().state }
     }
     fn read(self) -> HostRead<'w> {
         self.take(false);
@@ -911,11 +935,38 @@ fn loopback_in_one_domain() {
 #[test]
 fn two_channel_lock_order_is_by_key_whatever_the_argument_order() {
     let w = world(2, 4095);
-    let a = HostChan { d: HostDom { w: &w, i: 1 }, port: 0 };
+    // Two free channels (C's lock rule allows write-locking those).
+    let a = HostChan { d: HostDom { w: &w, i: 1 }, port: 3 };
     let b = HostChan { d: HostDom { w: &w, i: 0 }, port: 5 };
     // lock_pair(a, b) must lock b first (lower key); the host lock asserts the order.
     let (ga, gb) = ops::lock_pair(a, b);
     drop((ga, gb));
     let (gb, ga) = ops::lock_pair(b, a);
     drop((ga, gb));
+}
+
+/// EVTCHNOP_bind_vcpu moves a bound channel (global VIRQ, interdomain) under the event lock
+/// alone, as C's evtchn_bind_vcpu: the channel's write lock would make a VIRQ sender's
+/// read-trylock fail and drop the event (C's lock rule, checked by HostWrite's drop). Here a
+/// sender holds the channel's read lock while the channel moves, as on another pCPU.
+#[test]
+fn bind_vcpu_moves_bound_channels_without_the_channel_lock() {
+    let w = world(1, 4095);
+    let env = HostEnv(&w);
+    let d = env.current();
+    let global_virq = 3;
+    assert!(abi::virq_is_global(global_virq));
+    let v = ops::bind_virq(&env, global_virq, 0, 0).unwrap();
+    let a = ops::alloc_unbound(&env, DOMID_SELF, DOMID_SELF, 0).unwrap();
+    let b = ops::bind_interdomain(&env, d, DOMID_SELF, a, 0).unwrap();
+    for (port, vcpu) in [(v, 1), (v, 1), (v, 0), (a, 1), (b, 1), (b, 0)] {
+        let sender = d.chan(port).unwrap().read();
+        assert_eq!(ops::bind_vcpu(&env, port, vcpu), Ok(()), "bind_vcpu({port}, {vcpu})");
+        drop(sender);
+        assert_eq!(ops::status(&env, DOMID_SELF, port).unwrap().vcpu, vcpu);
+    }
+    // An unbound channel moves too (and may be write-locked: nothing sends on it).
+    let u = ops::alloc_unbound(&env, DOMID_SELF, 2, 0).unwrap();
+    assert_eq!(ops::bind_vcpu(&env, u, 1), Ok(()));
+    assert_eq!(ops::status(&env, DOMID_SELF, u).unwrap().vcpu, 1);
 }

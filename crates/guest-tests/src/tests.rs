@@ -569,6 +569,33 @@ pub static TESTS: &[Test] = &[
         crate::fuzz::v4v::rereg,
     ),
     // ---- end fuzz suite ----
+    // ---- security suite: event channels (src/security/evtchn.rs) ----
+    Test::new(
+        "sec-evtchn-virq-rebind-v4v",
+        "VIRQ_V4V from sends to our own ring while vCPU 1 moves its port: every event arrives (n=N)",
+        crate::security::evtchn::virq_rebind_v4v,
+    ),
+    Test::new(
+        "sec-evtchn-virq-rebind-argo",
+        "VIRQ_ARGO from sends to our own ring while vCPU 1 moves its port: every event arrives (n=N)",
+        crate::security::evtchn::virq_rebind_argo,
+    ),
+    Test::new(
+        "sec-evtchn-virq-storm-v4v",
+        "V4V ping-pong, the receiver moving its VIRQ port and reading on upcalls only (role=rx|tx peer=D n=N)",
+        crate::security::evtchn::virq_storm_v4v,
+    ),
+    Test::new(
+        "sec-evtchn-virq-storm-argo",
+        "Argo: the sec-evtchn-virq-storm-v4v pattern",
+        crate::security::evtchn::virq_storm_argo,
+    ),
+    Test::new(
+        "sec-evtchn-noisy-neighbour",
+        "one domain uses every event channel budget, the other keeps its service (role=noisy|victim shm=GPA)",
+        crate::security::evtchn::noisy_neighbour,
+    ),
+    // ---- end security: event channels ----
 ];
 
 xtf::guest_main!(TESTS);

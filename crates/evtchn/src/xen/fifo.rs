@@ -62,8 +62,9 @@ fn fifo_vcpu(v: *mut b::vcpu) -> Option<&'static FifoVcpu> {
     if v.is_null() {
         return None;
     }
-    // SAFETY: v is live; evtchn_fifo is NULL or a FifoVcpu we allocated (as fifo_domain()).
-    unsafe { ((*v).evtchn_fifo as *const FifoVcpu).as_ref() }
+    // SAFETY: v is live; evtchn_fifo is NULL or a FifoVcpu we allocated (as fifo_domain()),
+    // written under the event lock while senders read it: a volatile access.
+    unsafe { (addr_of!((*v).evtchn_fifo).read_volatile() as *const FifoVcpu).as_ref() }
 }
 
 /// One event word in the guest's event array.
@@ -293,8 +294,8 @@ unsafe extern "C" fn fifo_clear_pending(d: *mut b::domain, c: *mut b::evtchn) {
 pub(super) unsafe extern "C" fn fifo_unmask(d: *mut b::domain, c: *mut b::evtchn) {
     // SAFETY: live domain and channel (caller).
     let Some(dd) = (unsafe { XenDom::new(d) }) else { return };
-    // SAFETY: live channel.
-    let (port, nv) = unsafe { ((*c).port, (*c).notify_vcpu_id as u32) };
+    // SAFETY: live channel; `port` is written once, before publication.
+    let (port, nv) = (unsafe { (*c).port }, super::notify_vcpu_of(c));
     let Some(w) = word_from_port(dd, port) else { return };
     w.clear_bits(FifoWord::MASKED);
     if w.test(FifoWord::PENDING) {
@@ -355,8 +356,7 @@ unsafe extern "C" fn fifo_print_state(d: *mut b::domain, c: *const b::evtchn) {
 /// channel lock, as C's readers of d->evtchn_port_ops).
 #[inline(always)]
 pub(super) fn is_fifo(d: XenDom) -> bool {
-    // SAFETY: live domain (invariant 1).
-    unsafe { core::ptr::eq((*d.ptr()).evtchn_port_ops, &EVTCHN_PORT_OPS_FIFO) }
+    core::ptr::eq(d.port_ops(), &EVTCHN_PORT_OPS_FIFO)
 }
 
 static EVTCHN_PORT_OPS_FIFO: b::evtchn_port_ops = b::evtchn_port_ops {
@@ -411,7 +411,7 @@ fn setup_control_block(v: *mut b::vcpu) -> Result<(), Errno> {
     }
     // SAFETY: v is live and its evtchn_fifo is written under the event lock (init_control
     // holds it).
-    unsafe { (*v).evtchn_fifo = p.cast() };
+    unsafe { addr_of_mut!((*v).evtchn_fifo).write_volatile(p.cast()) };
     Ok(())
 }
 
@@ -449,7 +449,7 @@ fn cleanup_control_block(v: *mut b::vcpu) -> Result<(), Errno> {
     unsafe {
         b::oxx_unmap_guest_page((*p).control_block.load(Ordering::Acquire).cast());
         b::oxx_xfree(p.cast());
-        (*v).evtchn_fifo = null_mut();
+        addr_of_mut!((*v).evtchn_fifo).write_volatile(null_mut());
     }
     Ok(())
 }
@@ -467,7 +467,7 @@ pub(super) fn destroy(d: XenDom) {
             b::oxx_unmap_guest_page(page.load(Ordering::Acquire).cast());
         }
         b::oxx_xfree(f.cast());
-        (*d.ptr()).evtchn_fifo = null_mut();
+        addr_of_mut!((*d.ptr()).evtchn_fifo).write_volatile(null_mut());
     }
 }
 
@@ -479,7 +479,14 @@ pub(super) fn init_control(d: XenDom, gfn: u64, offset: u32, vcpu: u32) -> Resul
     if v.is_null() {
         return Err(Errno::ENOENT);
     }
-    if offset > PAGE_SIZE - CONTROL_BLOCK_SIZE || offset & 7 != 0 {
+    // Must not cross the page; then clamped so that it stays inside the page even under
+    // speculation (C: array_index_nospec(offset, PAGE_SIZE - sizeof(control block) + 1)),
+    // before the alignment check, as C.
+    if offset > PAGE_SIZE - CONTROL_BLOCK_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let offset = super::nospec(offset, PAGE_SIZE - CONTROL_BLOCK_SIZE + 1) as u32;
+    if offset & 7 != 0 {
         return Err(Errno::EINVAL);
     }
     let _l = d.event_lock();
@@ -497,12 +504,11 @@ pub(super) fn init_control(d: XenDom, gfn: u64, offset: u32, vcpu: u32) -> Resul
         }
         // SAFETY: zeroed memory is a valid FifoDomain (null pointers, zero count); d live,
         // evtchn_fifo written under the event lock.
-        unsafe { (*d.ptr()).evtchn_fifo = f.cast() };
+        unsafe { addr_of_mut!((*d.ptr()).evtchn_fifo).write_volatile(f.cast()) };
         map_control_block(v, gfn, offset)?;
         // The FIFO state before the ops that use it (pairs with word_from_port()).
         fence(Ordering::Release);
-        // SAFETY: d live; under the event lock.
-        unsafe { (*d.ptr()).evtchn_port_ops = &EVTCHN_PORT_OPS_FIFO };
+        d.set_port_ops(&EVTCHN_PORT_OPS_FIFO);
         setup_ports(d, prev_evtchns);
         Ok(())
     })();
@@ -568,7 +574,6 @@ pub(super) fn expand_array(d: XenDom, gfn: u64) -> Result<(), Errno> {
 pub(super) fn back_to_2l(d: XenDom) {
     if fifo_domain(d).is_some() {
         destroy(d);
-        // SAFETY: d live; under the event lock.
-        unsafe { (*d.ptr()).evtchn_port_ops = &EVTCHN_PORT_OPS_2L };
+        d.set_port_ops(&EVTCHN_PORT_OPS_2L);
     }
 }

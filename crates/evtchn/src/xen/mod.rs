@@ -95,10 +95,21 @@ impl XenDom {
     /// and the C helper around it).
     #[inline(always)]
     fn is_2l(self) -> bool {
-        // SAFETY: invariant 1; the ops pointer is written at init or under the event lock
-        // (FIFO's init_control), and callers hold the event lock or a channel lock, as C's
-        // readers of d->evtchn_port_ops do.
-        unsafe { core::ptr::eq((*self.ptr()).evtchn_port_ops, &EVTCHN_PORT_OPS_2L) }
+        core::ptr::eq(self.port_ops(), &EVTCHN_PORT_OPS_2L)
+    }
+
+    /// `d->evtchn_port_ops`. Written at init or under the event lock (init_control, reset),
+    /// read by senders holding only a channel lock (as C's readers): a volatile access.
+    #[inline(always)]
+    fn port_ops(self) -> *const b::evtchn_port_ops {
+        // SAFETY: invariant 1; an aligned pointer read of a field C also reads this way.
+        unsafe { addr_of!((*self.ptr()).evtchn_port_ops).read_volatile() }
+    }
+
+    /// Sets `d->evtchn_port_ops` (at init or under the event lock).
+    fn set_port_ops(self, ops: &'static b::evtchn_port_ops) {
+        // SAFETY: invariant 1; an aligned pointer write; see port_ops().
+        unsafe { addr_of_mut!((*self.ptr()).evtchn_port_ops).write_volatile(ops) }
     }
 
     fn max_vcpus(self) -> u32 {
@@ -153,10 +164,47 @@ impl XenChan {
     }
 }
 
+/// `chn->notify_vcpu_id`. EVTCHNOP_bind_vcpu stores it under the event lock only (no channel
+/// lock, as C), so senders may read it while it changes: every Rust access is atomic.
+#[inline(always)]
+fn notify_vcpu_of(c: *const b::evtchn) -> u32 {
+    // SAFETY: a live channel (invariant 2); the field is an aligned u16 that Rust only
+    // accesses through read_atomic_u16/write_atomic_u16.
+    unsafe { cpu::read_atomic_u16(addr_of!((*c).notify_vcpu_id)) as u32 }
+}
+
+/// C's lock rule (the comment above `evtchn_write_lock` in common/event_channel.c): a
+/// channel is write-locked only while it is FREE or UNBOUND when the lock is taken or when
+/// it is released, because senders take its read lock with a trylock and drop the event
+/// when that fails (VIRQs, Xen-attached channels).
+#[inline(always)]
+fn write_lock_allowed(old_state: u8, new_state: u8) -> bool {
+    let free_or_unbound = |s: u8| s == b::ECS_FREE as u8 || s == b::ECS_UNBOUND as u8;
+    free_or_unbound(old_state) || free_or_unbound(new_state)
+}
+
 /// A channel write-locked through [`Channel::write`].
 pub struct XenChanWrite {
     c: XenChan,
+    /// The state when the lock was taken (debug builds only: C's `chn->old_state`).
+    old_state: u8,
     _g: raw::WriteGuard,
+}
+
+impl Drop for XenChanWrite {
+    /// Runs before the guard field unlocks: checks C's lock rule with the lock still held,
+    /// as C's `evtchn_write_unlock()` ASSERT does in debug builds.
+    #[inline(always)]
+    fn drop(&mut self) {
+        if xen_rust_glue::XEN_DEBUG && !write_lock_allowed(self.old_state, self.c.state_byte()) {
+            panic!(
+                "channel {} write-locked in state {} -> {}: only a FREE or UNBOUND channel may be",
+                self.c.port(),
+                self.old_state,
+                self.c.state_byte()
+            );
+        }
+    }
 }
 
 impl ChannelWrite<XenDom> for XenChanWrite {
@@ -180,12 +228,15 @@ impl ChannelWrite<XenDom> for XenChanWrite {
         }
     }
     fn set_notify_vcpu(&mut self, v: u32) {
-        // SAFETY: write lock held; invariant 2. Callers pass a vCPU id that exists (< 2^16).
-        unsafe { (*self.c.raw()).notify_vcpu_id = v as u16 }
+        // SAFETY: write lock held; invariant 2; an aligned u16 only accessed atomically (see
+        // notify_vcpu_of). Callers pass a vCPU id that exists (< 2^16).
+        unsafe { cpu::write_atomic_u16(addr_of_mut!((*self.c.raw()).notify_vcpu_id), v as u16) }
     }
     fn set_xen_consumer(&mut self, c: u8) {
         // SAFETY: write lock held; invariant 2; the bitfield is 3 bits and consumers are 1..=7.
-        unsafe { (*self.c.raw()).set_xen_consumer(c) }
+        // bindgen's raw setter writes through the pointer: no `&mut evtchn` over a structure
+        // whose lock word other pCPUs are changing.
+        unsafe { b::evtchn::set_xen_consumer_raw(self.c.raw(), c) }
     }
 }
 
@@ -222,12 +273,18 @@ impl Channel<XenDom> for XenChan {
         }
     }
     fn notify_vcpu(self) -> u32 {
-        // SAFETY: invariant 2; a u16 field.
-        unsafe { (*self.raw()).notify_vcpu_id as u32 }
+        notify_vcpu_of(self.raw())
+    }
+    fn set_notify_vcpu_unlocked(self, v: u32) {
+        // SAFETY: invariant 2; an aligned u16 only accessed atomically (see notify_vcpu_of):
+        // a sender reading it concurrently sees the old or the new vCPU. The caller holds the
+        // event lock (core::bind_vcpu); v is a vCPU the domain has (< 2^16).
+        unsafe { cpu::write_atomic_u16(addr_of_mut!((*self.raw()).notify_vcpu_id), v as u16) }
     }
     fn xen_consumer(self) -> u8 {
-        // SAFETY: invariant 2; reading the bitfield byte.
-        unsafe { (*self.raw()).xen_consumer() }
+        // SAFETY: invariant 2; reading the bitfield byte through the pointer (bindgen's raw
+        // getter: no `&evtchn` over the lock word other pCPUs change).
+        unsafe { b::evtchn::xen_consumer_raw(self.raw()) }
     }
     fn order_key(self) -> usize {
         self.raw() as usize
@@ -236,7 +293,8 @@ impl Channel<XenDom> for XenChan {
     fn write(self) -> XenChanWrite {
         // SAFETY: the lock is initialised when the bucket is made and lives with it (inv. 2/3).
         let g = unsafe { raw::WriteGuard::lock(self.lock_ptr()) };
-        XenChanWrite { c: self, _g: g }
+        let old_state = if xen_rust_glue::XEN_DEBUG { self.state_byte() } else { 0 };
+        XenChanWrite { c: self, old_state, _g: g }
     }
     #[inline(always)]
     fn read(self) -> raw::ReadGuard {
@@ -413,9 +471,9 @@ impl Domain for XenDom {
     }
     fn unmask(self, c: XenChan) {
         if usable(c) && self.is_2l() {
-            // SAFETY: live channel (invariant 2).
-            let (vcpu, port) = unsafe { ((*c.raw()).notify_vcpu_id as u32, (*c.raw()).port) };
-            return twol::unmask(&self.bits(), vcpu, port);
+            // SAFETY: live channel (invariant 2); `port` is written once, before publication.
+            let port = unsafe { (*c.raw()).port };
+            return twol::unmask(&self.bits(), notify_vcpu_of(c.raw()), port);
         }
         if usable(c) && fifo::is_fifo(self) {
             // SAFETY: live domain and channel, under the channel's lock (as C's caller).
@@ -510,6 +568,25 @@ struct Xen2L {
     d: XenDom,
 }
 
+impl Xen2L {
+    /// `shared_info->evtchn_pending[]` as a raw pointer to its first word. The guest and other
+    /// pCPUs write these words at any time, so no reference to them (or to the array: an
+    /// `.as_ptr()` on the array place would make one) is ever created.
+    #[inline(always)]
+    fn pending_words(&self) -> *mut u64 {
+        // SAFETY: live domain (invariant 1), whose shared_info page is allocated with it and
+        // lives as long as it; addr_of_mut! computes the field's address without reading it.
+        unsafe { addr_of_mut!((*(*self.d.ptr()).shared_info).evtchn_pending).cast() }
+    }
+
+    /// `shared_info->evtchn_mask[]`, as [`Xen2L::pending_words`].
+    #[inline(always)]
+    fn mask_words(&self) -> *mut u64 {
+        // SAFETY: as pending_words().
+        unsafe { addr_of_mut!((*(*self.d.ptr()).shared_info).evtchn_mask).cast() }
+    }
+}
+
 impl TwoLevelBits for Xen2L {
     fn bits_per_word(&self) -> u32 {
         // BITS_PER_EVTCHN_WORD(d) on arm: sizeof(xen_ulong_t) * 8 (no compat guests).
@@ -517,19 +594,12 @@ impl TwoLevelBits for Xen2L {
     }
     fn test_and_set_pending(&self, port: Port) -> bool {
         // SAFETY: live domain; port < 4096 (the caller's channel is valid under 2L).
-        unsafe {
-            let d = self.d.ptr();
-            cpu::guest_test_and_set_bit(
-                d,
-                port,
-                (*(*d).shared_info).evtchn_pending.as_mut_ptr().cast(),
-            )
-        }
+        unsafe { cpu::guest_test_and_set_bit(self.d.ptr(), port, self.pending_words().cast()) }
     }
     fn test_pending(&self, port: Port) -> bool {
         // SAFETY: live domain, whose shared_info page lives as long as it; port < 4096 bits
         // (64 words of 64); guest_test_bit() is a plain test_bit() on arm.
-        unsafe { cpu::test_bit(port, (*(*self.d.ptr()).shared_info).evtchn_pending.as_ptr()) }
+        unsafe { cpu::test_bit(port, self.pending_words()) }
     }
     fn clear_pending(&self, port: Port) {
         // SAFETY: as above.
@@ -537,7 +607,7 @@ impl TwoLevelBits for Xen2L {
     }
     fn test_mask(&self, port: Port) -> bool {
         // SAFETY: as test_pending().
-        unsafe { cpu::test_bit(port, (*(*self.d.ptr()).shared_info).evtchn_mask.as_ptr()) }
+        unsafe { cpu::test_bit(port, self.mask_words()) }
     }
     fn test_and_clear_mask(&self, port: Port) -> bool {
         // SAFETY: as above.
@@ -686,7 +756,7 @@ unsafe extern "C" fn twol_unmask(d: *mut b::domain, c: *mut b::evtchn) {
     // SAFETY: live domain and channel (caller).
     unsafe {
         let Some(d) = XenDom::new(d) else { return };
-        twol::unmask(&d.bits(), (*c).notify_vcpu_id as u32, (*c).port);
+        twol::unmask(&d.bits(), notify_vcpu_of(c), (*c).port);
     }
 }
 unsafe extern "C" fn twol_is_pending(d: *const b::domain, c: *const b::evtchn) -> bool {
@@ -707,7 +777,7 @@ unsafe extern "C" fn twol_print_state(d: *mut b::domain, c: *const b::evtchn) {
     // SAFETY: live domain and channel (caller).
     unsafe {
         let Some(d) = XenDom::new(d) else { return };
-        let v = d.vcpu_ptr((*c).notify_vcpu_id as u32);
+        let v = d.vcpu_ptr(notify_vcpu_of(c));
         let bit =
             !v.is_null() && b::oxx_evtchn_2l_test_sel(v, (*c).port / d.bits().bits_per_word());
         xen_rust_glue::printk!("{}", bit as u8);
@@ -728,8 +798,7 @@ static EVTCHN_PORT_OPS_2L: b::evtchn_port_ops = b::evtchn_port_ops {
 
 /// C's `evtchn_2l_init()`.
 fn twol_init(d: XenDom) {
-    // SAFETY: invariant 1; the ops pointer is written at init or under the event lock.
-    unsafe { (*d.ptr()).evtchn_port_ops = &EVTCHN_PORT_OPS_2L }
+    d.set_port_ops(&EVTCHN_PORT_OPS_2L);
 }
 
 pub(crate) use ops::Progress;
