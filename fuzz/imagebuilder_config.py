@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Host fuzz target (issue 9): the ImageBuilder config reader ci/oxx_boot/config.py
 (`load_config`: lexing, every variable's checks, file resolution) on arbitrary bytes, with
 atheris (libFuzzer for Python). A config it cannot accept must raise ConfigError naming the
