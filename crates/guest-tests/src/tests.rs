@@ -542,7 +542,7 @@ pub static TESTS: &[Test] = &[
         crate::bench::evtchn_pingpong,
     ),
     // ---- end benchmarks ----
-    // ---- fuzz suite (src/fuzz/, issue 9) ----
+    // ---- fuzz suite (src/fuzz/) ----
     Test::new(
         "fuzz-evtchn",
         "seeded EVTCHNOP stream, hash checkpoints for C/Rust comparison (seed=S n=N trace=A-B)",
