@@ -19,103 +19,81 @@ int xen_rust_glue_selftest(void);
 /* ---- evtchn ---- */
 #if defined(XEN_RUST_EVTCHN_DECLS)
 /**
- * `int evtchn_init(struct domain *d, unsigned int max_port)`.
- *
- * # Safety
- * `d` is a domain being created, not yet visible to other CPUs.
+ * `int evtchn_init(struct domain *d, unsigned int max_port)`: `d` is a domain being
+ * created, not yet visible to other CPUs.
  */
-int evtchn_init(struct domain *d, unsigned int max_port);
+int evtchn_init(struct domain * d, unsigned int max_port);
 #endif
 
 #if defined(XEN_RUST_EVTCHN_DECLS)
 /**
- * `int evtchn_destroy(struct domain *d)`: close every port (preemptible: -ERESTART).
- *
- * # Safety
- * `d` is a dying domain the caller holds a reference to.
+ * `int evtchn_destroy(struct domain *d)`: close every port (preemptible: -ERESTART). `d` is
+ * a dying domain the caller holds a reference to.
  */
-int evtchn_destroy(struct domain *d);
+int evtchn_destroy(struct domain * d);
 #endif
 
 #if defined(XEN_RUST_EVTCHN_DECLS)
 /**
- * `void evtchn_destroy_final(struct domain *d)`: free the port table.
- *
- * # Safety
- * `d` is being freed: nothing else can reach it or its channels.
+ * `void evtchn_destroy_final(struct domain *d)`: free the port table. `d` is being freed:
+ * nothing else can reach it or its channels.
  */
-void evtchn_destroy_final(struct domain *d);
+void evtchn_destroy_final(struct domain * d);
 #endif
 
 #if defined(XEN_RUST_EVTCHN_DECLS)
 /**
- * `int evtchn_reset(struct domain *d, bool resuming)`: close all ports (back to 2L).
- *
- * # Safety
- * `d` is a live domain the caller holds a reference to.
+ * `int evtchn_reset(struct domain *d, bool resuming)`: close all ports (back to 2L). `d` is
+ * a live domain the caller holds a reference to.
  */
-int evtchn_reset(struct domain *d, bool resuming);
+int evtchn_reset(struct domain * d, bool resuming);
 #endif
 
 #if defined(XEN_RUST_EVTCHN_DECLS)
 /**
- * `int evtchn_send(struct domain *d, unsigned int lport)`.
- *
- * # Safety
- * `d` is a live domain the caller holds a reference to.
+ * `int evtchn_send(struct domain *d, unsigned int lport)`. `d` is a live domain the caller
+ * holds a reference to.
  */
-int evtchn_send(struct domain *d, unsigned int lport);
+int evtchn_send(struct domain * d, unsigned int lport);
 #endif
 
 #if defined(XEN_RUST_EVTCHN_DECLS)
 /**
- * `void evtchn_check_pollers(struct domain *d, unsigned int port)`.
- *
- * # Safety
- * `d` is a live domain.
+ * `void evtchn_check_pollers(struct domain *d, unsigned int port)`. `d` is a live domain.
  */
-void evtchn_check_pollers(struct domain *d, unsigned int port);
+void evtchn_check_pollers(struct domain * d, unsigned int port);
 #endif
 
 #if defined(XEN_RUST_EVTCHN_DECLS)
 /**
  * `void evtchn_move_pirqs(struct vcpu *v)`: re-target the PIRQs bound to `v`. Arm binds no
  * PIRQ to an event channel (alloc_pirq_struct() is NULL), so the list is always empty.
- *
- * # Safety
- * `v` is a live vCPU.
  */
-void evtchn_move_pirqs(struct vcpu *v);
+void evtchn_move_pirqs(struct vcpu * v);
 #endif
 
 #if defined(XEN_RUST_EVTCHN_DECLS)
 /**
- * `bool evtchn_virq_enabled(const struct vcpu *v, unsigned int virq)`.
- *
- * # Safety
- * `v` is NULL or a live vCPU.
+ * `bool evtchn_virq_enabled(const struct vcpu *v, unsigned int virq)`. `v` is NULL or a
+ * live vCPU.
  */
-bool evtchn_virq_enabled(const struct vcpu *v, unsigned int virq);
+bool evtchn_virq_enabled(const struct vcpu * v, unsigned int virq);
 #endif
 
 #if defined(XEN_RUST_EVTCHN_DECLS)
 /**
- * `void send_guest_vcpu_virq(struct vcpu *v, uint32_t virq)`: a per-vCPU VIRQ.
- *
- * # Safety
- * `v` is a live vCPU.
+ * `void send_guest_vcpu_virq(struct vcpu *v, uint32_t virq)`: a per-vCPU VIRQ. `v` is a
+ * live vCPU.
  */
-void send_guest_vcpu_virq(struct vcpu *v, uint32_t virq);
+void send_guest_vcpu_virq(struct vcpu * v, uint32_t virq);
 #endif
 
 #if defined(XEN_RUST_EVTCHN_DECLS)
 /**
- * `void send_guest_global_virq(struct domain *d, uint32_t virq)`.
- *
- * # Safety
- * `d` is NULL or a live domain.
+ * `void send_guest_global_virq(struct domain *d, uint32_t virq)`. `d` is NULL or a live
+ * domain.
  */
-void send_guest_global_virq(struct domain *d, uint32_t virq);
+void send_guest_global_virq(struct domain * d, uint32_t virq);
 #endif
 
 #if defined(XEN_RUST_EVTCHN_DECLS)
@@ -127,51 +105,38 @@ void send_global_virq(uint32_t virq);
 
 #if defined(XEN_RUST_EVTCHN_DECLS)
 /**
- * `int set_global_virq_handler(struct domain *d, uint32_t virq)` (domctl).
- *
- * # Safety
- * `d` is a live domain.
+ * `int set_global_virq_handler(struct domain *d, uint32_t virq)` (domctl). `d` is a live
+ * domain.
  */
-int set_global_virq_handler(struct domain *d, uint32_t virq);
+int set_global_virq_handler(struct domain * d, uint32_t virq);
 #endif
 
 #if defined(XEN_RUST_EVTCHN_DECLS)
 /**
  * `int alloc_unbound_xen_event_channel(struct domain *ld, unsigned int lvcpu,
- * domid_t remote_domid, xen_event_channel_notification_t notification_fn)`.
- *
- * # Safety
- * `ld` is a live domain; `notification_fn` is NULL or a function valid for Xen's life.
+ * domid_t remote_domid, xen_event_channel_notification_t notification_fn)`: `ld` is a live
+ * domain; `notification_fn` is NULL or a function valid for Xen's life.
  */
-int alloc_unbound_xen_event_channel(struct domain *ld, unsigned int lvcpu, domid_t remote_domid, xen_event_channel_notification_t notification_fn);
+int alloc_unbound_xen_event_channel(struct domain * ld, unsigned int lvcpu, domid_t remote_domid, xen_event_channel_notification_t notification_fn);
 #endif
 
 #if defined(XEN_RUST_EVTCHN_DECLS)
 /**
- * `void free_xen_event_channel(struct domain *d, int port)`.
- *
- * # Safety
- * `d` is a live domain.
+ * `void free_xen_event_channel(struct domain *d, int port)`. `d` is a live domain.
  */
-void free_xen_event_channel(struct domain *d, int port);
+void free_xen_event_channel(struct domain * d, int port);
 #endif
 
 #if defined(XEN_RUST_EVTCHN_DECLS)
 /**
- * `void notify_via_xen_event_channel(struct domain *ld, int lport)`.
- *
- * # Safety
- * `ld` is a live domain.
+ * `void notify_via_xen_event_channel(struct domain *ld, int lport)`. `ld` is a live domain.
  */
-void notify_via_xen_event_channel(struct domain *ld, int lport);
+void notify_via_xen_event_channel(struct domain * ld, int lport);
 #endif
 
 #if defined(XEN_RUST_EVTCHN_DECLS)
 /**
  * `int evtchn_alloc_unbound(evtchn_alloc_unbound_t *alloc, evtchn_port_t port)`.
- *
- * # Safety
- * `alloc` points to a valid `struct evtchn_alloc_unbound`.
  */
 int evtchn_alloc_unbound(struct evtchn_alloc_unbound *alloc, evtchn_port_t port);
 #endif
@@ -179,12 +144,9 @@ int evtchn_alloc_unbound(struct evtchn_alloc_unbound *alloc, evtchn_port_t port)
 #if defined(XEN_RUST_EVTCHN_DECLS)
 /**
  * `int evtchn_bind_interdomain(evtchn_bind_interdomain_t *bind, struct domain *ld,
- * evtchn_port_t port)`.
- *
- * # Safety
- * `bind` points to a valid struct; `ld` is a live domain.
+ * evtchn_port_t port)`. `ld` is a live domain.
  */
-int evtchn_bind_interdomain(struct evtchn_bind_interdomain *bind, struct domain *ld, evtchn_port_t port);
+int evtchn_bind_interdomain(struct evtchn_bind_interdomain *bind, struct domain * ld, evtchn_port_t port);
 #endif
 
 #if defined(XEN_RUST_EVTCHN_DECLS)

@@ -15,9 +15,6 @@ use std::path::{Path, PathBuf};
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(xen)");
-    println!("cargo::rustc-check-cfg=cfg(xen_static_shm)");
-    println!("cargo::rustc-check-cfg=cfg(xen_v4v)");
-    println!("cargo::rustc-check-cfg=cfg(xen_debug)");
     println!("cargo::rerun-if-env-changed=XEN_OBJTREE");
     println!("cargo::rerun-if-env-changed=XEN_RUST_CFLAGS");
     println!("cargo::rerun-if-env-changed=XEN_CC");
@@ -45,27 +42,23 @@ fn main() {
     // Rebuild when the Xen configuration changes (struct layouts follow it).
     println!("cargo::rerun-if-changed={}", objtree.join("include/generated/autoconf.h").display());
     println!("cargo::rustc-cfg=xen");
-    // CONFIG_XSM: the XSM hooks are calls through xsm_ops (else dummy inlines, see xsm.rs).
-    println!("cargo::rustc-check-cfg=cfg(xen_xsm)");
+    // The Kconfig switches reach Rust as cargo features only (Makefile.rust sets them:
+    // `evtchn`, `static-shm`, `v4v`, `xsm`, `debug`). A feature that disagrees with this
+    // configuration would build against the wrong layout or leave undefined oxx_* references
+    // in Xen's link, so it is an error here, not a second way of saying the same thing.
     let autoconf =
         std::fs::read_to_string(objtree.join("include/generated/autoconf.h")).unwrap_or_default();
     let config = |name: &str| autoconf.lines().any(|l| l.trim() == format!("#define {name} 1"));
-    if config("CONFIG_XSM") {
-        println!("cargo::rustc-cfg=xen_xsm");
-    }
-    // CONFIG_DEBUG: Xen's ASSERT()s are live; xen_rust_glue::XEN_DEBUG turns on ours.
-    if config("CONFIG_DEBUG") {
-        println!("cargo::rustc-cfg=xen_debug");
-    }
-    // The glue of a feature exists only with its Kconfig switch: its C helpers are compiled
-    // only then (helpers/static_shm.c, helpers/v4v.c), and the archive is one object, so a
-    // glue function left in it would leave undefined oxx_* references in Xen's link (the
-    // build with CONFIG_RUST_EVTCHN=y alone failed to link that way).
-    if config("CONFIG_RUST_STATIC_SHM") {
-        println!("cargo::rustc-cfg=xen_static_shm");
-    }
-    if config("CONFIG_RUST_V4V") {
-        println!("cargo::rustc-cfg=xen_v4v");
+    for (feature, enabled, switch) in [
+        ("evtchn", cfg!(feature = "evtchn"), "CONFIG_RUST_EVTCHN"),
+        ("static-shm", cfg!(feature = "static-shm"), "CONFIG_RUST_STATIC_SHM"),
+        ("v4v", cfg!(feature = "v4v"), "CONFIG_RUST_V4V"),
+        ("xsm", cfg!(feature = "xsm"), "CONFIG_XSM"),
+        ("debug", cfg!(feature = "debug"), "CONFIG_DEBUG"),
+    ] {
+        if enabled != config(switch) {
+            panic!("feature `{feature}` is {enabled} but {switch} is {}: see Makefile.rust", !enabled);
+        }
     }
 
     #[cfg(feature = "xen")]

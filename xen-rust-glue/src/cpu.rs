@@ -3,8 +3,7 @@
 //!
 //! Why not the `oxx_*` C helpers: Rust cannot inline across the language boundary, and each
 //! helper call costs a call, a frame and a return around two to four instructions of work
-//! (measured with ci/bench-profile: these wrappers were a third of the Rust build's extra
-//! instructions per send). Each function below is the same instruction sequence as the C
+//! (docs/performance.md has the measurements). Each function below is the same instruction sequence as the C
 //! macro it names (arch/arm/include/asm/{current,percpu}.h, asm/arm64/system.h,
 //! xen/sched.h), kept small enough to check against it by eye.
 

@@ -53,6 +53,15 @@ impl DomainRef {
         }
     }
 
+    /// A DomainRef over a domain whose RCU read lock the caller holds; `None` for NULL.
+    ///
+    /// # Safety
+    /// `d` is NULL or a domain RCU-locked by this CPU, the lock handed over to the DomainRef.
+    pub(crate) unsafe fn from_locked(d: *mut b::domain) -> Option<Self> {
+        // INVARIANT: `d` is RCU-locked (the caller's guarantee).
+        NonNull::new(d).map(|d| Self { d })
+    }
+
     /// The raw pointer, for passing back to Xen C.
     pub fn as_ptr(&self) -> *mut b::domain {
         self.d.as_ptr()

@@ -46,6 +46,42 @@ impl Errno {
         if rc < 0 && rc > -4096 { Errno(-rc) } else { Errno::EINVAL }
     }
 
+    /// The symbolic name (`"EINVAL"`), for messages; `"E?"` for a value without one here.
+    pub const fn name(self) -> &'static str {
+        match self.0 {
+            1 => "EPERM",
+            2 => "ENOENT",
+            3 => "ESRCH",
+            4 => "EINTR",
+            5 => "EIO",
+            6 => "ENXIO",
+            7 => "E2BIG",
+            11 => "EAGAIN",
+            12 => "ENOMEM",
+            13 => "EACCES",
+            14 => "EFAULT",
+            16 => "EBUSY",
+            17 => "EEXIST",
+            18 => "EXDEV",
+            19 => "ENODEV",
+            22 => "EINVAL",
+            28 => "ENOSPC",
+            34 => "ERANGE",
+            38 => "ENOSYS",
+            39 => "ENOTEMPTY",
+            75 => "EOVERFLOW",
+            85 => "ERESTART",
+            90 => "EMSGSIZE",
+            95 => "EOPNOTSUPP",
+            105 => "ENOBUFS",
+            106 => "EISCONN",
+            107 => "ENOTCONN",
+            110 => "ETIMEDOUT",
+            111 => "ECONNREFUSED",
+            _ => "E?",
+        }
+    }
+
     /// The positive errno value.
     pub const fn get(self) -> i32 {
         self.0
@@ -62,6 +98,14 @@ pub fn to_ret(r: Result<i64, Errno>) -> i64 {
     match r {
         Ok(v) => v,
         Err(e) => e.to_ret(),
+    }
+}
+
+/// An exported C function's `int` return value from its Rust result: the value, or `-errno`.
+pub fn to_int(r: Result<i32, Errno>) -> i32 {
+    match r {
+        Ok(v) => v,
+        Err(e) => -e.get(),
     }
 }
 

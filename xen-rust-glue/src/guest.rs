@@ -10,6 +10,14 @@
 use crate::errno::Errno;
 use core::marker::PhantomData;
 
+/// An arm64 `XEN_GUEST_HANDLE_PARAM(void)`: an 8-byte aggregate passed in one register, as
+/// hypercall handlers receive it.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct GuestHandleVoid {
+    pub p: u64,
+}
+
 /// A validated span of guest virtual address space holding `count` values of `T`.
 #[derive(Debug)]
 pub struct GuestRange<T> {

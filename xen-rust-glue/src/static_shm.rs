@@ -10,6 +10,7 @@ use core::ffi::{CStr, c_char, c_void};
 use core::ptr::NonNull;
 
 use crate::bindings as b;
+use crate::errno::Errno;
 
 /// The host device tree Xen booted with: `device_tree_flattened`, `fdt_totalsize` bytes.
 pub fn host_fdt() -> Option<&'static [u8]> {
@@ -51,13 +52,13 @@ pub fn avoid_region(i: u32) -> Option<(u64, u64, &'static str)> {
 }
 
 /// Reserves a static shared region in bootinfo.reserved_mem. Err(-errno).
-pub fn add_shm_bank(start: u64, size: u64, id: &str, nr_borrowers: u32) -> Result<(), i32> {
+pub fn add_shm_bank(start: u64, size: u64, id: &str, nr_borrowers: u32) -> Result<(), Errno> {
     // SAFETY: `id` is valid for id.len() bytes (copied, no NUL needed); bootinfo is only
     // written at boot, single-threaded.
     let rc = unsafe {
         b::oxx_bootinfo_add_shm_bank(start, size, id.as_ptr().cast(), id.len() as _, nr_borrowers)
     };
-    if rc < 0 { Err(rc) } else { Ok(()) }
+    if rc < 0 { Err(Errno::from_ret(rc)) } else { Ok(()) }
 }
 
 /// The domid of the domain built from the host device tree node at `path`.
@@ -68,10 +69,10 @@ pub fn dt_used_by(path: &str) -> Option<u16> {
 }
 
 /// `evtchn_alloc_unbound({dom, remote_dom}, port)`. Err(-errno).
-pub fn evtchn_alloc_unbound(dom: u16, port: u32, remote: u16) -> Result<(), i32> {
+pub fn evtchn_alloc_unbound(dom: u16, port: u32, remote: u16) -> Result<(), Errno> {
     // SAFETY: plain values; Xen looks the domains up itself.
     let rc = unsafe { b::oxx_evtchn_alloc_unbound(dom, port, remote) };
-    if rc < 0 { Err(rc) } else { Ok(()) }
+    if rc < 0 { Err(Errno::from_ret(rc)) } else { Ok(()) }
 }
 
 /// `evtchn_bind_interdomain({remote_dom, remote_port}, d(dom), port)`. Err(-errno).
@@ -80,10 +81,10 @@ pub fn evtchn_bind_interdomain(
     port: u32,
     remote: u16,
     remote_port: u32,
-) -> Result<(), i32> {
+) -> Result<(), Errno> {
     // SAFETY: plain values; the helper takes and drops its own domain reference.
     let rc = unsafe { b::oxx_evtchn_bind_interdomain(dom, port, remote, remote_port) };
-    if rc < 0 { Err(rc) } else { Ok(()) }
+    if rc < 0 { Err(Errno::from_ret(rc)) } else { Ok(()) }
 }
 
 /// Whether the page at `maddr` is owned by dom_io.
@@ -138,10 +139,10 @@ impl BootDomain {
     }
 
     /// `d->max_pages += nr`, refused (-ENOMEM) if that passes UINT_MAX.
-    pub fn add_max_pages(&self, nr: u64) -> Result<(), i32> {
+    pub fn add_max_pages(&self, nr: u64) -> Result<(), Errno> {
         // SAFETY: the domain is alive; boot-time, single-threaded.
         let rc = unsafe { b::oxx_domain_add_max_pages(self.d.as_ptr(), nr as _) };
-        if rc < 0 { Err(rc) } else { Ok(()) }
+        if rc < 0 { Err(Errno::from_ret(rc)) } else { Ok(()) }
     }
 
     pub fn sub_max_pages(&self, nr: u64) {
@@ -150,17 +151,17 @@ impl BootDomain {
     }
 
     /// `acquire_domstatic_pages(d, mfn, nr, 0)`.
-    pub fn acquire_static_pages(&self, mfn: u64, nr: u64) -> Result<(), i32> {
+    pub fn acquire_static_pages(&self, mfn: u64, nr: u64) -> Result<(), Errno> {
         // SAFETY: the domain is alive; Xen checks the pages (reserved, free, valid).
         let rc = unsafe { b::oxx_acquire_domstatic_pages(self.d.as_ptr(), mfn, nr as _) };
-        if rc < 0 { Err(rc) } else { Ok(()) }
+        if rc < 0 { Err(Errno::from_ret(rc)) } else { Ok(()) }
     }
 
     /// `guest_physmap_add_pages(d, gfn, mfn, nr)`.
-    pub fn physmap_add(&self, gfn: u64, mfn: u64, nr: u64) -> Result<(), i32> {
+    pub fn physmap_add(&self, gfn: u64, mfn: u64, nr: u64) -> Result<(), Errno> {
         // SAFETY: the domain is alive; the pages were acquired for it.
         let rc = unsafe { b::oxx_guest_physmap_add_pages(self.d.as_ptr(), gfn, mfn, nr as _) };
-        if rc < 0 { Err(rc) } else { Ok(()) }
+        if rc < 0 { Err(Errno::from_ret(rc)) } else { Ok(()) }
     }
 
     /// `get_page_nr(mfn_to_page(mfn), d, nr)`.
@@ -170,10 +171,10 @@ impl BootDomain {
     }
 
     /// `map_regions_p2mt(d, gfn, nr, mfn, p2m_map_foreign_rw)`.
-    pub fn map_foreign_rw(&self, gfn: u64, nr: u64, mfn: u64) -> Result<(), i32> {
+    pub fn map_foreign_rw(&self, gfn: u64, nr: u64, mfn: u64) -> Result<(), Errno> {
         // SAFETY: the domain is alive; the p2m code validates the ranges.
         let rc = unsafe { b::oxx_map_regions_foreign_rw(self.d.as_ptr(), gfn, nr as _, mfn) };
-        if rc < 0 { Err(rc) } else { Ok(()) }
+        if rc < 0 { Err(Errno::from_ret(rc)) } else { Ok(()) }
     }
 }
 
@@ -190,7 +191,7 @@ impl KernelInfo {
     }
 
     /// Appends a bank to `kinfo->shm_mem` (append_shm_bank_to_domain). Err(-errno).
-    pub fn add_shm_bank(&mut self, start: u64, size: u64, id: &str) -> Result<(), i32> {
+    pub fn add_shm_bank(&mut self, start: u64, size: u64, id: &str) -> Result<(), Errno> {
         // SAFETY: `self.k` is a live kernel_info (type invariant, exclusive through &mut);
         // `id` is valid for its length.
         let rc = unsafe {
@@ -202,7 +203,7 @@ impl KernelInfo {
                 id.len() as _,
             )
         };
-        if rc < 0 { Err(rc) } else { Ok(()) }
+        if rc < 0 { Err(Errno::from_ret(rc)) } else { Ok(()) }
     }
 }
 

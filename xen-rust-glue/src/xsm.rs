@@ -9,7 +9,7 @@
 use crate::bindings as b;
 use core::ffi::c_int;
 
-#[cfg(xen_xsm)]
+#[cfg(feature = "xsm")]
 macro_rules! hook {
     ($field:ident, $fallback:expr, $($arg:expr),*) => {
         // SAFETY: xsm_ops is filled at boot (xsm_fixup_ops() gives every NULL hook the dummy
@@ -21,7 +21,7 @@ macro_rules! hook {
     };
 }
 
-#[cfg(not(xen_xsm))]
+#[cfg(not(feature = "xsm"))]
 macro_rules! hook {
     ($field:ident, $fallback:expr, $($arg:expr),*) => {
         $fallback

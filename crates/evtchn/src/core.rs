@@ -219,8 +219,7 @@ pub fn allocate_port<D: Domain>(d: D, port: Port) -> Result<(), Errno> {
 
 /// `get_free_port()`: the lowest free port. `EINVAL` for a dying domain, `ENOSPC` when full.
 ///
-/// C walks from port 0 on every call, so filling N ports costs O(N^2) (a bind with 16 384
-/// ports in use: 0.85 ms of guest time, docs/performance.md). This walk starts at the
+/// C walks from port 0 on every call, so filling N ports costs O(N^2). This walk starts at the
 /// domain's free-port hint instead and returns the same port C returns: every port below
 /// the hint is valid and not `Free`, so C's walk gets `EBUSY` from each of them, and the
 /// hint is only used while it is within both limits (else the walk starts at 0, as C's), so

@@ -2,7 +2,7 @@
 //!
 //! Owns: the `event_channel_op` decoder ([`abi`]), the operations and the per-channel state
 //! machine ([`core`]), the 2-level ABI ([`twol`]), and, in Xen's build, the C exports over
-//! bindgen's `struct domain` / `struct evtchn` (`xen`, built with `--cfg xen`).
+//! bindgen's `struct domain` / `struct evtchn` (`xen`, built with the `xen` feature).
 //! Trusts: the glue (locks, guest copies, domain references) and Xen's C callers.
 //! Does not trust: guest arguments — every port, domid, vCPU and VIRQ is checked and each
 //! error is a `Result` carrying the errno C returns; nothing a guest passes can panic.
@@ -14,5 +14,5 @@ pub mod core;
 pub mod fifo;
 pub mod twol;
 
-#[cfg(xen)]
+#[cfg(feature = "xen")]
 mod xen;

@@ -19,29 +19,8 @@ impl fmt::Display for Path<'_> {
     }
 }
 
-/// Xen errno values used here (public/errno.h).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Errno {
-    ESRCH = 3,
-    ENOMEM = 12,
-    EBUSY = 16,
-    EEXIST = 17,
-    EINVAL = 22,
-    ENOSPC = 28,
-}
-
-impl Errno {
-    pub fn name(self) -> &'static str {
-        match self {
-            Errno::ESRCH => "ESRCH",
-            Errno::ENOMEM => "ENOMEM",
-            Errno::EBUSY => "EBUSY",
-            Errno::EEXIST => "EEXIST",
-            Errno::EINVAL => "EINVAL",
-            Errno::ENOSPC => "ENOSPC",
-        }
-    }
-}
+/// Xen's errno values: the glue's one type.
+pub use xen_rust_glue::Errno;
 
 /// Why a configuration is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,7 +78,7 @@ pub enum Reason<'t> {
     /// Set-up time: Xen refused (errno from the C call).
     Xen {
         op: &'static str,
-        rc: i32,
+        rc: Errno,
     },
 
     // ---- shared memory ----
@@ -221,7 +200,7 @@ impl fmt::Display for Reason<'_> {
                 write!(f, "the same connection is also set up by {other}")
             }
             Reason::NoSuchDomain => f.write_str("no domain was built from this node"),
-            Reason::Xen { op, rc } => write!(f, "{op} failed ({rc})"),
+            Reason::Xen { op, rc } => write!(f, "{op} failed (-{})", rc.get()),
             Reason::Cells { address, size } => write!(
                 f,
                 "#address-cells {address} / #size-cells {size} of the parent: each must be 1 or 2"

@@ -4,22 +4,22 @@
 //! traits that the Xen glue implements and host tests record.
 
 use crate::check::{Config, Role};
-use crate::error::{Error, Reason};
+use crate::error::{Errno, Error, Reason};
 
 /// What setting up static event channels needs from Xen.
 pub trait EvtchnHost {
     /// The domid of the domain built from `/chosen/<name>`.
     fn domid(&mut self, name: &str) -> Option<u16>;
-    /// `evtchn_alloc_unbound({dom, remote_dom}, port)`; Err(-errno).
-    fn alloc_unbound(&mut self, dom: u16, port: u32, remote: u16) -> Result<(), i32>;
-    /// `evtchn_bind_interdomain({remote_dom, remote_port}, d, port)`; Err(-errno).
+    /// `evtchn_alloc_unbound({dom, remote_dom}, port)`; Err(errno).
+    fn alloc_unbound(&mut self, dom: u16, port: u32, remote: u16) -> Result<(), Errno>;
+    /// `evtchn_bind_interdomain({remote_dom, remote_port}, d, port)`; Err(errno).
     fn bind_interdomain(
         &mut self,
         dom: u16,
         port: u32,
         remote: u16,
         remote_port: u32,
-    ) -> Result<(), i32>;
+    ) -> Result<(), Errno>;
 }
 
 /// Sets up every channel of `cfg`: `a` is allocated unbound towards `b`'s domain, then `b`
@@ -64,7 +64,7 @@ pub trait ShmHost {
     /// Whether dom_io already owns the page at `pbase` (a previous borrower took it).
     fn owned_by_dom_io(&mut self, pbase: u64) -> bool;
     /// Gives the region to dom_io (`to_dom_io`) or to this domain, mapping it at `gbase` in the
-    /// latter case, and takes `nr_borrowers` extra references per page. Err(-errno).
+    /// latter case, and takes `nr_borrowers` extra references per page. Err(errno).
     fn assign(
         &mut self,
         to_dom_io: bool,
@@ -72,11 +72,11 @@ pub trait ShmHost {
         size: u64,
         gbase: u64,
         nr_borrowers: u64,
-    ) -> Result<(), i32>;
-    /// Maps the region into this domain as foreign memory at `gbase`. Err(-errno).
-    fn map_foreign(&mut self, gbase: u64, pbase: u64, size: u64) -> Result<(), i32>;
-    /// Records the bank for the guest's `/reserved-memory` node. Err(-errno).
-    fn record(&mut self, gbase: u64, size: u64, id: &str) -> Result<(), i32>;
+    ) -> Result<(), Errno>;
+    /// Maps the region into this domain as foreign memory at `gbase`. Err(errno).
+    fn map_foreign(&mut self, gbase: u64, pbase: u64, size: u64) -> Result<(), Errno>;
+    /// Records the bank for the guest's `/reserved-memory` node. Err(errno).
+    fn record(&mut self, gbase: u64, size: u64, id: &str) -> Result<(), Errno>;
 }
 
 /// Sets up the regions of domain `domain` (an index into `cfg.domains`, or `None` for the

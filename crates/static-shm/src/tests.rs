@@ -9,6 +9,7 @@ use std::vec::Vec;
 
 use crate::check::{HostLayout, Limits, Role, check};
 use crate::dt::Fdt;
+use crate::error::Errno;
 use crate::setup::{EvtchnHost, ShmHost, set_up_channels, set_up_domain_shm};
 
 /// A DTB in 4-byte aligned storage.
@@ -128,7 +129,7 @@ impl EvtchnHost for RecEvtchn {
     fn domid(&mut self, name: &str) -> Option<u16> {
         name.strip_prefix("domU")?.parse::<u16>().ok().map(|i| i + 1)
     }
-    fn alloc_unbound(&mut self, dom: u16, port: u32, remote: u16) -> Result<(), i32> {
+    fn alloc_unbound(&mut self, dom: u16, port: u32, remote: u16) -> Result<(), Errno> {
         self.0.push(format!("alloc d{dom}:{port} -> d{remote}"));
         Ok(())
     }
@@ -138,7 +139,7 @@ impl EvtchnHost for RecEvtchn {
         port: u32,
         remote: u16,
         rport: u32,
-    ) -> Result<(), i32> {
+    ) -> Result<(), Errno> {
         self.0.push(format!("bind d{dom}:{port} -> d{remote}:{rport}"));
         Ok(())
     }
@@ -154,7 +155,7 @@ impl ShmHost for RecShm {
     fn owned_by_dom_io(&mut self, _: u64) -> bool {
         self.dom_io_owns
     }
-    fn assign(&mut self, io: bool, p: u64, s: u64, g: u64, nr: u64) -> Result<(), i32> {
+    fn assign(&mut self, io: bool, p: u64, s: u64, g: u64, nr: u64) -> Result<(), Errno> {
         self.log.push(format!(
             "assign {} {p:#x}+{s:#x} at {g:#x} refs {nr}",
             if io { "dom_io" } else { "self" }
@@ -162,11 +163,11 @@ impl ShmHost for RecShm {
         self.dom_io_owns |= io;
         Ok(())
     }
-    fn map_foreign(&mut self, g: u64, p: u64, s: u64) -> Result<(), i32> {
+    fn map_foreign(&mut self, g: u64, p: u64, s: u64) -> Result<(), Errno> {
         self.log.push(format!("foreign {p:#x}+{s:#x} at {g:#x}"));
         Ok(())
     }
-    fn record(&mut self, g: u64, s: u64, id: &str) -> Result<(), i32> {
+    fn record(&mut self, g: u64, s: u64, id: &str) -> Result<(), Errno> {
         self.log.push(format!("record {g:#x}+{s:#x} {id}"));
         Ok(())
     }
@@ -268,10 +269,10 @@ fn set_up_reports_xen_failures_with_the_node() {
         fn domid(&mut self, _: &str) -> Option<u16> {
             Some(1)
         }
-        fn alloc_unbound(&mut self, _: u16, _: u32, _: u16) -> Result<(), i32> {
-            Err(-16)
+        fn alloc_unbound(&mut self, _: u16, _: u32, _: u16) -> Result<(), Errno> {
+            Err(Errno::EBUSY)
         }
-        fn bind_interdomain(&mut self, _: u16, _: u32, _: u16, _: u32) -> Result<(), i32> {
+        fn bind_interdomain(&mut self, _: u16, _: u32, _: u16, _: u32) -> Result<(), Errno> {
             Ok(())
         }
     }
@@ -702,7 +703,7 @@ fn every_error_is_reported_not_just_the_first() {
     assert_eq!(errors(&dts).len(), 2);
 }
 
-/// Fuzz finding (issue 9, docs/fuzzing.md; fuzz/regressions/static_shm_dt/): a structure
+/// Fuzz finding (docs/fuzzing.md; fuzz/regressions/static_shm_dt/): a structure
 /// block whose token walk reaches the blob's last word. fdt-rs's token parser requires
 /// `off + 4 < len` (a debug assertion; release builds, like Xen's, only bounds-check the
 /// read): the reader must refuse the tree as damaged, never call the parser out of contract.
@@ -728,7 +729,7 @@ fn regression_errors(data: &[u8]) -> Vec<String> {
     }
 }
 
-/// Fuzz finding (issue 9; fuzz/regressions/static_shm_dt/guest-ram-end-overflow.dtb): a
+/// Fuzz finding (fuzz/regressions/static_shm_dt/guest-ram-end-overflow.dtb): a
 /// domain whose `memory` makes a guest RAM bank end past 2^64, and a shared region in it.
 /// The refusal's "end" was `base + size`: an overflow panic in debug builds, a wrapped
 /// address in the message in release ones. It must be refused, the end saturated.

@@ -33,8 +33,9 @@ const MAX_RAM: usize = 16;
 /// What the early scan found: 0 not run, 1 valid (regions reserved), 2 invalid.
 static EARLY: AtomicU8 = AtomicU8::new(0);
 
+/// An export's `-errno`.
 fn neg(e: Errno) -> c_int {
-    -(e as c_int)
+    -e.get()
 }
 
 /// Storage for the checked configuration (64 channels, their 128 endpoints before pairing, 16
@@ -53,8 +54,8 @@ static CONFIG: BootConfig = BootConfig(UnsafeCell::new(Config::new()));
 static CONFIG_BUSY: AtomicBool = AtomicBool::new(false);
 /// The address of the host tree whose valid configuration CONFIG holds (0: none). Set by a
 /// check once bootinfo is complete (not by the early scan, which runs before every module
-/// is known); every later call reuses it instead of reading the tree again (a full check per
-/// domain built made the Rust set-up slower than C's: docs/performance.md, boot).
+/// is known); every later call reuses it instead of checking the whole tree again for each
+/// domain built.
 static CHECKED_FDT: AtomicUsize = AtomicUsize::new(0);
 
 /// Runs `f` on the checked configuration of the host tree, with the host layout from bootinfo.
@@ -194,9 +195,9 @@ impl ShmHost for XenShm {
         size: u64,
         gbase: u64,
         nr_borrowers: u64,
-    ) -> Result<(), i32> {
+    ) -> Result<(), Errno> {
         let owner =
-            if to_dom_io { BootDomain::dom_io().ok_or(-(Errno::ESRCH as i32))? } else { self.d };
+            if to_dom_io { BootDomain::dom_io().ok_or(Errno::ESRCH)? } else { self.d };
         let nr = size >> PAGE_SHIFT;
         let smfn = pbase >> PAGE_SHIFT;
         if to_dom_io {
@@ -214,11 +215,11 @@ impl ShmHost for XenShm {
             );
         }
         if (0..nr).any(|i| !glue::mfn_valid(smfn + i)) {
-            return Err(-(Errno::EINVAL as i32));
+            return Err(Errno::EINVAL);
         }
         owner.add_max_pages(nr)?;
         if let Err(rc) = owner.acquire_static_pages(smfn, nr) {
-            printk!("{XENLOG_ERR}d{}: failed to acquire static memory: {rc}.\n", owner.id());
+            printk!("{XENLOG_ERR}d{}: failed to acquire static memory: -{}.\n", owner.id(), rc.get());
             owner.sub_max_pages(nr);
             return Err(rc);
         }
@@ -237,17 +238,17 @@ impl ShmHost for XenShm {
                     // SAFETY: page smfn + j got nr_borrowers references in this loop.
                     unsafe { glue::put_page_nr(smfn + j, nr_borrowers) };
                 }
-                return Err(-(Errno::EINVAL as i32));
+                return Err(Errno::EINVAL);
             }
         }
         Ok(())
     }
 
-    fn map_foreign(&mut self, gbase: u64, pbase: u64, size: u64) -> Result<(), i32> {
+    fn map_foreign(&mut self, gbase: u64, pbase: u64, size: u64) -> Result<(), Errno> {
         self.d.map_foreign_rw(gbase >> PAGE_SHIFT, size >> PAGE_SHIFT, pbase >> PAGE_SHIFT)
     }
 
-    fn record(&mut self, gbase: u64, size: u64, id: &str) -> Result<(), i32> {
+    fn record(&mut self, gbase: u64, size: u64, id: &str) -> Result<(), Errno> {
         self.kinfo.add_shm_bank(gbase, size, id)
     }
 }
@@ -292,7 +293,7 @@ pub extern "C" fn xen_rust_process_shm(
             Ok(_) => 0,
             Err(e) => {
                 printk!("{XENLOG_ERR}static-shm: {e}\n");
-                -(e.reason.errno() as c_int)
+                neg(e.reason.errno())
             }
         }
     })
@@ -308,7 +309,7 @@ impl EvtchnHost for XenEvtchn {
         let p = core::str::from_utf8(path.as_bytes()).ok()?;
         glue::dt_used_by(p).filter(|_| !path.is_truncated())
     }
-    fn alloc_unbound(&mut self, dom: u16, port: u32, remote: u16) -> Result<(), i32> {
+    fn alloc_unbound(&mut self, dom: u16, port: u32, remote: u16) -> Result<(), Errno> {
         glue::evtchn_alloc_unbound(dom, port, remote)
     }
     fn bind_interdomain(
@@ -317,7 +318,7 @@ impl EvtchnHost for XenEvtchn {
         port: u32,
         remote: u16,
         remote_port: u32,
-    ) -> Result<(), i32> {
+    ) -> Result<(), Errno> {
         glue::evtchn_bind_interdomain(dom, port, remote, remote_port)
     }
 }
@@ -341,7 +342,7 @@ pub extern "C" fn xen_rust_alloc_static_evtchn() -> c_int {
             }
             Err(e) => {
                 printk!("{XENLOG_ERR}static-shm: {e}\n");
-                -(e.reason.errno() as c_int)
+                neg(e.reason.errno())
             }
         }
     })
@@ -365,7 +366,7 @@ pub extern "C" fn xen_rust_make_shm_memory_node(
         return neg(Errno::EINVAL);
     };
     if mem.bank(0).is_none() {
-        return -2; // -ENOENT, as C
+        return neg(Errno::ENOENT); // as C
     }
     let cells = |n: c_int| {
         if n == 1 {

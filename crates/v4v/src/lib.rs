@@ -5,7 +5,7 @@
 //! decoding, validation of every guest value), the ring arithmetic ([`ring`]: free space,
 //! 16-byte slots, wrap-around, writing one message), the per-domain ring table and the
 //! per-ring list of senders waiting for space ([`table`]), and, in Xen's build, the hypercall
-//! and the domain hooks (`xen`, built with `--cfg xen`).
+//! and the domain hooks (`xen`, built with the `xen` feature).
 //! Trusts: the glue (locks, guest copies, mapping guest pages, domain references, VIRQs).
 //! Does not trust: anything a guest passes or can write later — the ring header's rx_ptr is
 //! re-read and sanitised on every use, lengths are checked with checked arithmetic, and every
@@ -17,5 +17,5 @@ pub mod abi;
 pub mod ring;
 pub mod table;
 
-#[cfg(xen)]
+#[cfg(feature = "xen")]
 mod xen;

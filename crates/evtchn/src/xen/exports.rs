@@ -2,401 +2,253 @@
 //! event_2l.c and event_fifo.c, with C's prototypes (include/xen/event.h, xen/sched.h,
 //! hypercall-defs). Declared for C in include/xen-rust.h by cbindgen.
 //!
-//! Each export sheds its raw pointers into the handles of the parent module and calls the
-//! generic operation in [`crate::core`]; `do_event_channel_op` is Hubris-shaped: decode `cmd`,
-//! copy the argument in, one function per op returning `Result`, copy out, map the errno once.
+//! Each export turns C's pointers into the glue's handles ([`DomainPtr::get`]: C's prototype
+//! carries the contract that they are live), calls the generic operation in [`crate::core`],
+//! and converts its `Result` to C's return value once, with [`to_int`] / [`to_ret`].
+//! `do_event_channel_op` is Hubris-shaped: decode `cmd`, copy the argument in, one function
+//! per op returning `Result`, copy out, map the errno once.
 
-use super::{
-    BUCKETS_PER_GROUP, EVTCHNS_PER_BUCKET, NR_EVTCHN_GROUPS, Progress, XenDom, XenEnv,
-    alloc_bucket, free_bucket, twol_init,
-};
+use super::{Progress, XenEnv, twol_init};
 use crate::abi::{self, Cmd, DomId, Port};
-use crate::core::{self as ops, Channel, Domain, Env, State};
+use crate::core::{self as ops, Channel, ChannelWrite, Domain, Env, State};
 use core::ffi::{c_int, c_long, c_uint};
-use core::ptr::{addr_of_mut, null_mut};
-use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
-use xen_rust_glue::bindings as b;
-use xen_rust_glue::guest::{read_arg, write_arg};
+use xen_rust_glue::errno::{to_int, to_ret};
+use xen_rust_glue::evtchn::{
+    self as glue, ConstVcpuPtr, Dom, DomainPtr, VcpuPtr, VirqHandlerSlot,
+    XenEventChannelNotification,
+};
+use xen_rust_glue::guest::{GuestHandleVoid, read_arg, write_arg};
 use xen_rust_glue::{Errno, printk};
 
-/// C: `xen_event_channel_notification_t`.
-pub type XenEventChannelNotification = Option<unsafe extern "C" fn(v: *mut b::vcpu, port: c_uint)>;
-
-/// An arm64 `XEN_GUEST_HANDLE_PARAM(void)`: an 8-byte aggregate passed in one register.
-#[repr(C)]
-#[derive(Clone, Copy)]
-pub struct GuestHandleVoid {
-    pub p: u64,
-}
-
-const NR_XEN_CONSUMERS: usize = (1 << b::XEN_CONSUMER_BITS) - 1;
-
-/// C's `xen_consumers[]`: notification functions of Xen-attached channels, registered
-/// without a lock by compare-and-swap (C: cmpxchgptr).
-static XEN_CONSUMERS: [AtomicUsize; NR_XEN_CONSUMERS] =
-    [const { AtomicUsize::new(0) }; NR_XEN_CONSUMERS];
-
-unsafe extern "C" fn default_xen_notification(v: *mut b::vcpu, port: c_uint) {
-    // SAFETY: called with a live vCPU (send / notify paths).
-    unsafe { b::oxx_default_xen_notification(v, port) }
-}
-
-/// C's `get_xen_consumer()`; `None` when all 7 slots hold other functions (C: BUG_ON; not
-/// reachable from a guest: only Xen's own callers register consumers).
-fn get_xen_consumer(f: XenEventChannelNotification) -> Option<u8> {
-    let f = f.unwrap_or(default_xen_notification) as usize;
-    for (i, slot) in XEN_CONSUMERS.iter().enumerate() {
-        let _ = slot.compare_exchange(0, f, Ordering::AcqRel, Ordering::Acquire);
-        if slot.load(Ordering::Acquire) == f {
-            return Some(i as u8 + 1);
-        }
-    }
-    None
-}
-
-pub(super) fn xen_consumer_fn(consumer: u8) -> Option<unsafe extern "C" fn(*mut b::vcpu, c_uint)> {
-    let slot = XEN_CONSUMERS.get((consumer as usize).checked_sub(1)?)?;
-    let f = slot.load(Ordering::Acquire);
-    if f == 0 {
-        return None;
-    }
-    // SAFETY: only get_xen_consumer() stores into the slots, and only such function pointers.
-    Some(unsafe { core::mem::transmute::<usize, unsafe extern "C" fn(*mut b::vcpu, c_uint)>(f) })
-}
-
-fn ret(r: Result<(), Errno>) -> c_int {
-    match r {
-        Ok(()) => 0,
-        Err(e) => -e.get(),
-    }
+/// An export's `int` from an operation that returns nothing.
+fn done(r: Result<(), Errno>) -> c_int {
+    to_int(r.map(|()| 0))
 }
 
 // ---- domain set-up and teardown (common/domain.c) ----
 
-/// `int evtchn_init(struct domain *d, unsigned int max_port)`.
-///
-/// # Safety
-/// `d` is a domain being created, not yet visible to other CPUs.
+/// `int evtchn_init(struct domain *d, unsigned int max_port)`: `d` is a domain being
+/// created, not yet visible to other CPUs.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn evtchn_init(d: *mut b::domain, max_port: c_uint) -> c_int {
-    // SAFETY: guaranteed by the caller.
-    let Some(dom) = (unsafe { XenDom::new(d) }) else { return -Errno::EINVAL.get() };
+pub extern "C" fn evtchn_init(d: DomainPtr, max_port: c_uint) -> c_int {
+    done(init(d, max_port))
+}
+
+fn init(d: DomainPtr, max_port: c_uint) -> Result<(), Errno> {
+    let dom = d.get().ok_or(Errno::EINVAL)?;
     twol_init(dom);
-    let Some(bucket) = alloc_bucket(0) else { return -Errno::ENOMEM.get() };
-    // SAFETY: `d` is ours alone during creation (caller).
-    unsafe {
-        (*d).max_evtchn_port = max_port.min(i32::MAX as u32);
-        (*d).evtchn = bucket;
-        (*d).valid_evtchns = EVTCHNS_PER_BUCKET;
-        b::oxx_rwlock_init(addr_of_mut!((*d).event_lock));
-    }
+    // SAFETY: evtchn_init's C contract: the domain is being created, ours alone.
+    unsafe { dom.init_table(max_port) }?;
     if ops::get_free_port(dom) != Ok(0) {
-        // SAFETY: the bucket was never published beyond `d`, which creation abandons.
-        unsafe {
-            free_bucket(bucket);
-            (*d).evtchn = null_mut();
-        }
-        return -Errno::EINVAL.get();
+        // SAFETY: as above: creation fails and abandons the domain, nothing reached the table.
+        unsafe { dom.free_table() };
+        return Err(Errno::EINVAL);
     }
     // Port 0 is reserved; it is not counted active.
     if let Some(c) = dom.chan(0) {
-        let mut w = c.write();
-        ops::ChannelWrite::set_state(&mut w, State::Reserved);
+        ChannelWrite::set_state(&mut c.write(), State::Reserved);
     }
     dom.set_active(0);
-    // SAFETY: creation-time, `d` ours alone; BITS_TO_LONGS(max_vcpus) words.
-    unsafe {
-        let words = ((*d).max_vcpus as usize).div_ceil(64).max(1);
-        let m: *mut core::ffi::c_ulong = b::oxx_xzalloc_bytes((words * 8) as _, 8).cast();
-        if m.is_null() {
-            free_bucket(bucket);
-            (*d).evtchn = null_mut();
-            return -Errno::ENOMEM.get();
-        }
-        (*d).poll_mask = m;
-    }
-    0
+    Ok(())
 }
 
-/// `int evtchn_destroy(struct domain *d)`: close every port (preemptible: -ERESTART).
-///
-/// # Safety
-/// `d` is a dying domain the caller holds a reference to.
+/// `int evtchn_destroy(struct domain *d)`: close every port (preemptible: -ERESTART). `d` is
+/// a dying domain the caller holds a reference to.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn evtchn_destroy(d: *mut b::domain) -> c_int {
-    // SAFETY: guaranteed by the caller.
-    let Some(dom) = (unsafe { XenDom::new(d) }) else { return 0 };
-    if !dom.is_dying() {
+pub extern "C" fn evtchn_destroy(d: DomainPtr) -> c_int {
+    let Some(dom) = d.get() else { return 0 };
+    if !Domain::is_dying(dom) {
         // C: BUG_ON(!d->is_dying). A Xen caller bug; refuse rather than crash.
         return -Errno::EINVAL.get();
     }
     // After this kind-of-barrier no new allocations can occur.
     drop(dom.event_read_lock());
-    // SAFETY: live domain; an enum read.
-    let dead = unsafe { (*d).is_dying } == b::domain_DOMDYING_dead;
-    // SAFETY: live domain; read_atomic.
-    let valid = unsafe { core::ptr::addr_of!((*d).valid_evtchns).read_volatile() };
-    if let Err(at) = ops::destroy_ports(&XenEnv, dom, valid, !dead) {
-        // SAFETY: live domain; write_atomic: ports above `at` are closed and stay so.
-        unsafe { addr_of_mut!((*d).valid_evtchns).write_volatile(at) };
+    if let Err(at) = ops::destroy_ports(&XenEnv, dom, dom.valid_ports(), !dom.is_dead()) {
+        // Ports at and above `at` are closed and stay so.
+        dom.shrink_valid_ports(at);
         return -Errno::ERESTART.get();
     }
-    clear_global_virq_handlers(d);
+    for slot in GLOBAL_VIRQ_HANDLERS.iter() {
+        slot.clear_if(dom);
+    }
     super::fifo::destroy(dom);
     0
 }
 
-/// `void evtchn_destroy_final(struct domain *d)`: free the port table.
-///
-/// # Safety
-/// `d` is being freed: nothing else can reach it or its channels.
+/// `void evtchn_destroy_final(struct domain *d)`: free the port table. `d` is being freed:
+/// nothing else can reach it or its channels.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn evtchn_destroy_final(d: *mut b::domain) {
-    if d.is_null() {
-        return;
-    }
-    // SAFETY: guaranteed by the caller: the table is ours to free.
-    unsafe {
-        for gi in 0..NR_EVTCHN_GROUPS {
-            let grp = (*d).evtchn_group[gi];
-            if grp.is_null() {
-                continue;
-            }
-            for j in 0..BUCKETS_PER_GROUP as usize {
-                free_bucket(*grp.add(j));
-            }
-            b::oxx_xfree(grp.cast());
-        }
-        free_bucket((*d).evtchn);
-        b::oxx_xfree((*d).poll_mask.cast());
-        (*d).poll_mask = null_mut();
+pub extern "C" fn evtchn_destroy_final(d: DomainPtr) {
+    if let Some(dom) = d.get() {
+        // SAFETY: evtchn_destroy_final's C contract: nothing can reach the domain any more.
+        unsafe { dom.free_table() }
     }
 }
 
-/// `int evtchn_reset(struct domain *d, bool resuming)`: close all ports (back to 2L).
-///
-/// # Safety
-/// `d` is a live domain the caller holds a reference to.
+/// `int evtchn_reset(struct domain *d, bool resuming)`: close all ports (back to 2L). `d` is
+/// a live domain the caller holds a reference to.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn evtchn_reset(d: *mut b::domain, resuming: bool) -> c_int {
-    // SAFETY: guaranteed by the caller.
-    let Some(dom) = (unsafe { XenDom::new(d) }) else { return -Errno::EINVAL.get() };
-    match ops::reset(&XenEnv, dom, resuming) {
-        Ok(Progress::Done) => 0,
-        Ok(Progress::Preempted) => -Errno::ERESTART.get(),
-        Err(e) => -e.get(),
-    }
+pub extern "C" fn evtchn_reset(d: DomainPtr, resuming: bool) -> c_int {
+    let Some(dom) = d.get() else { return -Errno::EINVAL.get() };
+    to_int(ops::reset(&XenEnv, dom, resuming).and_then(|p| match p {
+        Progress::Done => Ok(0),
+        Progress::Preempted => Err(Errno::ERESTART),
+    }))
 }
 
-/// `int evtchn_send(struct domain *d, unsigned int lport)`.
-///
-/// # Safety
-/// `d` is a live domain the caller holds a reference to.
+/// `int evtchn_send(struct domain *d, unsigned int lport)`. `d` is a live domain the caller
+/// holds a reference to.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn evtchn_send(d: *mut b::domain, lport: c_uint) -> c_int {
-    // SAFETY: guaranteed by the caller.
-    let Some(dom) = (unsafe { XenDom::new(d) }) else { return -Errno::EINVAL.get() };
-    ret(ops::send(&XenEnv, dom, lport))
+pub extern "C" fn evtchn_send(d: DomainPtr, lport: c_uint) -> c_int {
+    let Some(dom) = d.get() else { return -Errno::EINVAL.get() };
+    done(ops::send(&XenEnv, dom, lport))
 }
 
-/// `void evtchn_check_pollers(struct domain *d, unsigned int port)`.
-///
-/// # Safety
-/// `d` is a live domain.
+/// `void evtchn_check_pollers(struct domain *d, unsigned int port)`. `d` is a live domain.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn evtchn_check_pollers(d: *mut b::domain, port: c_uint) {
-    // SAFETY: guaranteed by the caller.
-    if let Some(dom) = unsafe { XenDom::new(d) } {
-        super::check_pollers(dom, port);
+pub extern "C" fn evtchn_check_pollers(d: DomainPtr, port: c_uint) {
+    if let Some(dom) = d.get() {
+        dom.check_pollers(port);
     }
 }
 
 /// `void evtchn_move_pirqs(struct vcpu *v)`: re-target the PIRQs bound to `v`. Arm binds no
 /// PIRQ to an event channel (alloc_pirq_struct() is NULL), so the list is always empty.
-///
-/// # Safety
-/// `v` is a live vCPU.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn evtchn_move_pirqs(v: *mut b::vcpu) {
-    // SAFETY: guaranteed by the caller.
-    let head = unsafe { (*v).pirq_evtchn_head };
-    debug_assert!(head == 0);
-    let _ = head;
+pub extern "C" fn evtchn_move_pirqs(v: VcpuPtr) {
+    if let Some(v) = v.get() {
+        debug_assert!(v.pirq_evtchn_head() == 0);
+    }
 }
 
 // ---- VIRQs ----
 
-/// `bool evtchn_virq_enabled(const struct vcpu *v, unsigned int virq)`.
-///
-/// # Safety
-/// `v` is NULL or a live vCPU.
+/// `bool evtchn_virq_enabled(const struct vcpu *v, unsigned int virq)`. `v` is NULL or a
+/// live vCPU.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn evtchn_virq_enabled(v: *const b::vcpu, virq: c_uint) -> bool {
-    if v.is_null() || virq >= abi::NR_VIRQS {
+pub extern "C" fn evtchn_virq_enabled(v: ConstVcpuPtr, virq: c_uint) -> bool {
+    let Some(v) = v.get() else { return false };
+    if virq >= abi::NR_VIRQS {
         return false;
     }
-    // SAFETY: live vCPU and its domain (caller).
-    unsafe {
-        let Some(d) = XenDom::new((*v).domain) else { return false };
-        let id = if abi::virq_is_global(virq) { 0 } else { (*v).vcpu_id as u32 };
-        d.virq_port(id, virq) != 0
+    let id = if abi::virq_is_global(virq) { 0 } else { v.id() };
+    Domain::virq_port(v.domain(), id, virq) != 0
+}
+
+/// `void send_guest_vcpu_virq(struct vcpu *v, uint32_t virq)`: a per-vCPU VIRQ. `v` is a
+/// live vCPU.
+#[unsafe(no_mangle)]
+pub extern "C" fn send_guest_vcpu_virq(v: VcpuPtr, virq: u32) {
+    if let Some(v) = v.get()
+        && virq < abi::NR_VIRQS
+    {
+        send_virq_on(v, virq, Notify::Bound)
     }
 }
 
-/// `void send_guest_vcpu_virq(struct vcpu *v, uint32_t virq)`: a per-vCPU VIRQ.
-///
-/// # Safety
-/// `v` is a live vCPU.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn send_guest_vcpu_virq(v: *mut b::vcpu, virq: u32) {
-    if v.is_null() || virq >= abi::NR_VIRQS {
-        return;
-    }
-    // SAFETY: live vCPU (caller).
-    unsafe { send_virq_on(v, virq, None) }
+/// Which vCPU a VIRQ notifies.
+enum Notify {
+    /// The vCPU the VIRQ is bound on (per-vCPU VIRQs).
+    Bound,
+    /// The channel's notify vCPU (global VIRQs).
+    Channel,
 }
 
 /// Deliver `virq` bound on vCPU `v` (its virq_to_evtchn slot), under `v->virq_lock`.
-/// `notify`: the vCPU to notify (global VIRQs: the channel's); `None`: `v` itself.
-///
-/// # Safety
-/// `v` is a live vCPU; virq < NR_VIRQS.
-unsafe fn send_virq_on(v: *mut b::vcpu, virq: u32, notify: Option<()>) {
-    // SAFETY: guaranteed by the caller; virq_lock is initialised with the vCPU.
-    unsafe {
-        let _g = xen_rust_glue::sync::raw::ReadGuard::lock_irqsave(addr_of_mut!((*v).virq_lock));
-        let port = core::ptr::addr_of!((*v).virq_to_evtchn[virq as usize]).read_volatile();
-        if port == 0 {
-            return;
-        }
-        let Some(d) = XenDom::new((*v).domain) else { return };
-        let Some(c) = d.chan(port) else { return };
-        if let Some(_r) = c.try_read() {
-            let to = if notify.is_some() { c.notify_vcpu() } else { (*v).vcpu_id as u32 };
-            d.set_pending(to, c);
-        }
-    }
-}
-
-/// `void send_guest_global_virq(struct domain *d, uint32_t virq)`.
-///
-/// # Safety
-/// `d` is NULL or a live domain.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn send_guest_global_virq(d: *mut b::domain, virq: u32) {
-    if d.is_null() || virq >= abi::NR_VIRQS {
+fn send_virq_on(v: glue::Vcpu, virq: u32, notify: Notify) {
+    let _g = v.virq_read_lock();
+    let port = v.virq_port(virq);
+    if port == 0 {
         return;
     }
-    // SAFETY: live domain (caller).
-    unsafe {
-        if (*d).vcpu.is_null() {
-            return;
-        }
-        let v = *(*d).vcpu;
-        if v.is_null() {
-            return;
-        }
-        send_virq_on(v, virq, Some(()));
+    let d = v.domain();
+    let Some(c) = Domain::chan(d, port) else { return };
+    if let Some(_r) = Channel::try_read(c) {
+        let to = match notify {
+            Notify::Bound => v.id(),
+            Notify::Channel => Channel::notify_vcpu(c),
+        };
+        Domain::set_pending(d, to, c);
     }
 }
 
-static GLOBAL_VIRQ_HANDLERS: [AtomicPtr<b::domain>; abi::NR_VIRQS as usize] =
-    [const { AtomicPtr::new(null_mut()) }; abi::NR_VIRQS as usize];
+/// `void send_guest_global_virq(struct domain *d, uint32_t virq)`. `d` is NULL or a live
+/// domain.
+#[unsafe(no_mangle)]
+pub extern "C" fn send_guest_global_virq(d: DomainPtr, virq: u32) {
+    if let Some(d) = d.get() {
+        send_global_virq_to(d, virq)
+    }
+}
+
+fn send_global_virq_to(d: Dom, virq: u32) {
+    if virq >= abi::NR_VIRQS {
+        return;
+    }
+    if let Some(v) = d.first_vcpu() {
+        send_virq_on(v, virq, Notify::Channel);
+    }
+}
+
+static GLOBAL_VIRQ_HANDLERS: [VirqHandlerSlot; abi::NR_VIRQS as usize] =
+    [const { VirqHandlerSlot::new() }; abi::NR_VIRQS as usize];
 
 /// `void send_global_virq(uint32_t virq)`: to its handler domain, else the hardware domain.
 #[unsafe(no_mangle)]
 pub extern "C" fn send_global_virq(virq: u32) {
     let Some(slot) = GLOBAL_VIRQ_HANDLERS.get(virq as usize) else { return };
-    let mut d = slot.load(Ordering::Acquire);
-    if d.is_null() {
-        // SAFETY: reads Xen's global pointer (NULL in dom0less: no hardware domain).
-        d = unsafe { b::oxx_hardware_domain() };
+    if let Some(d) = slot.get().or_else(Dom::hardware) {
+        send_global_virq_to(d, virq)
     }
-    // SAFETY: a handler holds a domain reference (set_global_virq_handler); the hardware
-    // domain lives for the host's life.
-    unsafe { send_guest_global_virq(d, virq) }
 }
 
-/// `int set_global_virq_handler(struct domain *d, uint32_t virq)` (domctl).
-///
-/// # Safety
-/// `d` is a live domain.
+/// `int set_global_virq_handler(struct domain *d, uint32_t virq)` (domctl). `d` is a live
+/// domain.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn set_global_virq_handler(d: *mut b::domain, virq: u32) -> c_int {
+pub extern "C" fn set_global_virq_handler(d: DomainPtr, virq: u32) -> c_int {
+    let Some(d) = d.get() else { return -Errno::EINVAL.get() };
     if virq >= abi::NR_VIRQS || !abi::virq_is_global(virq) {
         return -Errno::EINVAL.get();
     }
-    let slot = &GLOBAL_VIRQ_HANDLERS[virq as usize];
-    if slot.load(Ordering::Acquire) == d {
-        return 0;
-    }
-    // SAFETY: live domain (caller).
-    if !unsafe { b::oxx_get_domain(d) } {
-        return -Errno::EINVAL.get();
-    }
-    let old = slot.swap(d, Ordering::AcqRel);
-    if !old.is_null() {
-        // SAFETY: the reference taken when `old` was installed.
-        unsafe { b::oxx_put_domain(old) };
-    }
-    0
-}
-
-fn clear_global_virq_handlers(d: *mut b::domain) {
-    for slot in GLOBAL_VIRQ_HANDLERS.iter() {
-        if slot.compare_exchange(d, null_mut(), Ordering::AcqRel, Ordering::Acquire).is_ok() {
-            // SAFETY: the reference taken by set_global_virq_handler.
-            unsafe { b::oxx_put_domain(d) };
-        }
-    }
+    done(GLOBAL_VIRQ_HANDLERS[virq as usize].set(d))
 }
 
 // ---- Xen-attached channels (vpl011, vm_event) ----
 
 /// `int alloc_unbound_xen_event_channel(struct domain *ld, unsigned int lvcpu,
-/// domid_t remote_domid, xen_event_channel_notification_t notification_fn)`.
-///
-/// # Safety
-/// `ld` is a live domain; `notification_fn` is NULL or a function valid for Xen's life.
+/// domid_t remote_domid, xen_event_channel_notification_t notification_fn)`: `ld` is a live
+/// domain; `notification_fn` is NULL or a function valid for Xen's life.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn alloc_unbound_xen_event_channel(
-    ld: *mut b::domain,
+pub extern "C" fn alloc_unbound_xen_event_channel(
+    ld: DomainPtr,
     lvcpu: c_uint,
     remote_domid: DomId,
     notification_fn: XenEventChannelNotification,
 ) -> c_int {
-    // SAFETY: guaranteed by the caller.
-    let Some(dom) = (unsafe { XenDom::new(ld) }) else { return -Errno::EINVAL.get() };
-    let Some(consumer) = get_xen_consumer(notification_fn) else { return -Errno::ENOSPC.get() };
-    match ops::alloc_unbound_xen::<XenEnv>(dom, lvcpu, remote_domid, consumer) {
-        Ok(p) => p as c_int,
-        Err(e) => -e.get(),
-    }
+    let Some(dom) = ld.get() else { return -Errno::EINVAL.get() };
+    // SAFETY: this export's C contract: the function is valid for Xen's life and takes any
+    // live vCPU and port (C's xen_event_channel_notification_t).
+    let Some(consumer) = (unsafe { glue::register_xen_consumer(notification_fn) }) else {
+        return -Errno::ENOSPC.get();
+    };
+    to_int(ops::alloc_unbound_xen::<XenEnv>(dom, lvcpu, remote_domid, consumer).map(|p| p as c_int))
 }
 
-/// `void free_xen_event_channel(struct domain *d, int port)`.
-///
-/// # Safety
-/// `d` is a live domain.
+/// `void free_xen_event_channel(struct domain *d, int port)`. `d` is a live domain.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn free_xen_event_channel(d: *mut b::domain, port: c_int) {
-    // SAFETY: guaranteed by the caller.
-    let Some(dom) = (unsafe { XenDom::new(d) }) else { return };
-    if dom.chan(port as u32).is_none() {
+pub extern "C" fn free_xen_event_channel(d: DomainPtr, port: c_int) {
+    let Some(dom) = d.get() else { return };
+    if Domain::chan(dom, port as u32).is_none() {
         // A dying domain's table may already be gone (C: BUG_ON(!d->is_dying)).
         return;
     }
     let _ = ops::close(&XenEnv, dom, port as u32, false);
 }
 
-/// `void notify_via_xen_event_channel(struct domain *ld, int lport)`.
-///
-/// # Safety
-/// `ld` is a live domain.
+/// `void notify_via_xen_event_channel(struct domain *ld, int lport)`. `ld` is a live domain.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn notify_via_xen_event_channel(ld: *mut b::domain, lport: c_int) {
-    // SAFETY: guaranteed by the caller.
-    if let Some(dom) = unsafe { XenDom::new(ld) } {
+pub extern "C" fn notify_via_xen_event_channel(ld: DomainPtr, lport: c_int) {
+    if let Some(dom) = ld.get() {
         ops::notify_via_xen(dom, lport as u32);
     }
 }
@@ -404,43 +256,25 @@ pub unsafe extern "C" fn notify_via_xen_event_channel(ld: *mut b::domain, lport:
 // ---- static event channels (arch/arm/domain_build.c) ----
 
 /// `int evtchn_alloc_unbound(evtchn_alloc_unbound_t *alloc, evtchn_port_t port)`.
-///
-/// # Safety
-/// `alloc` points to a valid `struct evtchn_alloc_unbound`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn evtchn_alloc_unbound(alloc: *mut abi::AllocUnbound, port: Port) -> c_int {
-    // SAFETY: guaranteed by the caller.
-    let a = unsafe { &mut *alloc };
-    match ops::alloc_unbound(&XenEnv, a.dom, a.remote_dom, port) {
-        Ok(p) => {
-            a.port = p;
-            0
-        }
-        Err(e) => -e.get(),
-    }
+pub extern "C" fn evtchn_alloc_unbound(alloc: Option<&mut abi::AllocUnbound>, port: Port) -> c_int {
+    let Some(a) = alloc else { return -Errno::EINVAL.get() };
+    done(ops::alloc_unbound(&XenEnv, a.dom, a.remote_dom, port).map(|p| a.port = p))
 }
 
 /// `int evtchn_bind_interdomain(evtchn_bind_interdomain_t *bind, struct domain *ld,
-/// evtchn_port_t port)`.
-///
-/// # Safety
-/// `bind` points to a valid struct; `ld` is a live domain.
+/// evtchn_port_t port)`. `ld` is a live domain.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn evtchn_bind_interdomain(
-    bind: *mut abi::BindInterdomain,
-    ld: *mut b::domain,
+pub extern "C" fn evtchn_bind_interdomain(
+    bind: Option<&mut abi::BindInterdomain>,
+    ld: DomainPtr,
     port: Port,
 ) -> c_int {
-    // SAFETY: guaranteed by the caller.
-    let (bi, dom) = unsafe { (&mut *bind, XenDom::new(ld)) };
-    let Some(dom) = dom else { return -Errno::EINVAL.get() };
-    match ops::bind_interdomain(&XenEnv, dom, bi.remote_dom, bi.remote_port, port) {
-        Ok(p) => {
-            bi.local_port = p;
-            0
-        }
-        Err(e) => -e.get(),
-    }
+    let (Some(bi), Some(dom)) = (bind, ld.get()) else { return -Errno::EINVAL.get() };
+    done(
+        ops::bind_interdomain(&XenEnv, dom, bi.remote_dom, bi.remote_port, port)
+            .map(|p| bi.local_port = p),
+    )
 }
 
 // ---- the hypercall ----
@@ -448,16 +282,12 @@ pub unsafe extern "C" fn evtchn_bind_interdomain(
 /// `long do_event_channel_op(int cmd, XEN_GUEST_HANDLE_PARAM(void) arg)`.
 #[unsafe(no_mangle)]
 pub extern "C" fn do_event_channel_op(cmd: c_int, arg: GuestHandleVoid) -> c_long {
-    let Some(cmd) = Cmd::decode(cmd) else { return -Errno::ENOSYS.get() as c_long };
-    match dispatch(cmd, arg.p) {
-        Ok(v) => v,
-        Err(e) => -e.get() as c_long,
-    }
+    to_ret(Cmd::decode(cmd).ok_or(Errno::ENOSYS).and_then(|cmd| dispatch(cmd, arg.p))) as c_long
 }
 
 /// One arm per operation; copy-in failures are `EFAULT` before anything happens, copy-out
 /// failures `EFAULT` after (as C: "cleaning up here would be a mess").
-fn dispatch(cmd: Cmd, arg: u64) -> Result<c_long, Errno> {
+fn dispatch(cmd: Cmd, arg: u64) -> Result<i64, Errno> {
     let env = XenEnv;
     match cmd {
         Cmd::AllocUnbound => {
@@ -515,11 +345,7 @@ fn dispatch(cmd: Cmd, arg: u64) -> Result<c_long, Errno> {
             drop(d);
             match r {
                 Ok(Progress::Done) => {}
-                Ok(Progress::Preempted) => {
-                    // SAFETY: creates the EVTCHNOP_reset_cont continuation with the guest's
-                    // own argument handle; called from hypercall context.
-                    return Ok(unsafe { b::oxx_evtchn_reset_continuation(arg) } as c_long);
-                }
+                Ok(Progress::Preempted) => return Ok(glue::reset_continuation(arg)),
                 Err(e) => return Err(e),
             }
         }
@@ -546,73 +372,52 @@ fn dispatch(cmd: Cmd, arg: u64) -> Result<c_long, Errno> {
 /// is given back — exactly C's path on Arm.
 fn bind_pirq(env: &XenEnv, pirq: u32) -> Result<(), Errno> {
     let d = env.current();
-    // SAFETY: current->domain is live; nr_pirqs is set at creation.
-    if pirq >= unsafe { (*d.ptr()).nr_pirqs } {
+    if pirq >= d.nr_pirqs() {
         return Err(Errno::EINVAL);
     }
     let _l = d.event_lock();
     let port = ops::get_free_port(d)?;
-    // SAFETY: live domain, pirq < nr_pirqs.
-    let info = unsafe { b::oxx_pirq_get_info(d.ptr(), pirq as c_int) };
+    let info = d.pirq_info_exists(pirq);
     // Undo the allocation: the channel is still free (C: check_free_port()).
     if let Some(c) = d.chan(port)
-        && c.state() == State::Free
+        && Channel::state(c) == State::Free
     {
         d.set_active(d.active().wrapping_sub(1));
     }
-    if info.is_null() { Err(Errno::ENOMEM) } else { Err(Errno::ENOSYS) }
+    if info { Err(Errno::ENOSYS) } else { Err(Errno::ENOMEM) }
 }
 
 // ---- the 'e' debug key ----
 
-unsafe extern "C" fn dump_domain(d: *mut b::domain, _ctx: *mut core::ffi::c_void) -> bool {
-    // SAFETY: for_each_domain hands us live domains under the domain-list RCU lock.
-    let Some(dom) = (unsafe { XenDom::new(d) }) else { return true };
-    // SAFETY: live domain.
-    unsafe { b::oxx_printk_poll_mask(d) };
+fn dump_domain(dom: Dom) {
+    dom.print_poll_mask();
     let _l = dom.event_read_lock();
     let mut port = 1;
-    while let Some(c) = dom.chan(port) {
-        let st = c.state();
+    while let Some(c) = Domain::chan(dom, port) {
+        let st = Channel::state(c);
         if st != State::Free {
-            // SAFETY: live domain and channel; read-only helpers.
-            let (p, m) = unsafe {
-                (b::oxx_evtchn_is_pending(d, c.raw()), b::oxx_evtchn_is_masked(d, c.raw()))
-            };
-            printk!("    {:4} [{}/{}/", port, p as u8, m as u8);
-            // SAFETY: as above.
-            unsafe { b::oxx_evtchn_port_print_state(d, c.raw()) };
+            printk!("    {:4} [{}/{}/", port, dom.c_is_pending(c) as u8, dom.c_is_masked(c) as u8);
+            dom.c_print_state(c);
             printk!("]: s={} n={} x={}", st.ecs(), c.notify_vcpu(), c.xen_consumer());
             match st {
                 State::Unbound { remote } => printk!(" d={}", remote),
                 State::Interdomain { remote, remote_port } => {
-                    printk!(" d={} p={}", remote.id(), remote_port)
+                    printk!(" d={} p={}", Domain::id(remote), remote_port)
                 }
                 State::Pirq { irq } => printk!(" p={} i=-1", irq),
                 State::Virq { virq } => printk!(" v={}", virq),
                 _ => {}
             }
-            // SAFETY: live domain and channel; the string is ours to free.
-            let ssid = unsafe { b::oxx_xsm_show_security_evtchn(d, c.raw()) };
-            if ssid.is_null() {
-                printk!("\n");
-            } else {
-                // SAFETY: XSM returns a NUL-terminated string.
-                let s = unsafe { core::ffi::CStr::from_ptr(ssid) };
-                printk!(" Z={}\n", s.to_str().unwrap_or("?"));
-                // SAFETY: allocated by XSM with xmalloc.
-                unsafe { b::oxx_xfree(ssid.cast()) };
-            }
+            dom.print_security_label(c);
+            printk!("\n");
         }
         port += 1;
     }
-    true
 }
 
 /// The 'e' key handler (registered by common/rust-glue.c).
 #[unsafe(no_mangle)]
 pub extern "C" fn xen_rust_evtchn_dump(key: u8) {
     printk!("'{}' pressed -> dumping event-channel info\n", key as char);
-    // SAFETY: dump_domain matches the callback type and ignores ctx.
-    unsafe { b::oxx_for_each_domain(Some(dump_domain), null_mut()) };
+    xen_rust_glue::domain::for_each_domain(|d| dump_domain(d.dom()));
 }

@@ -31,16 +31,12 @@ use core::mem::{offset_of, size_of};
 use core::sync::atomic::{Ordering, fence};
 use xen_rust_glue::Errno;
 use xen_rust_glue::domain::{DomainRef, for_each_domain};
-use xen_rust_glue::guest::{GuestRange, probe_readable, read_arg, read_bytes, write_arg};
+use xen_rust_glue::guest::{
+    GuestHandleVoid, GuestRange, probe_readable, read_arg, read_bytes, write_arg,
+};
 use xen_rust_glue::sync::{RwLock, SpinLock};
 use xen_rust_glue::v4v::{self as glue, RingPages, RingView};
 use xen_rust_glue::xbox::XBox;
-
-/// `XEN_GUEST_HANDLE_PARAM(void)` on arm64: a struct holding the guest address.
-#[repr(C)]
-pub struct GuestHandleVoid {
-    pub p: u64,
-}
 
 struct DomainV4v {
     rings: RwLock<DomainRings>,
