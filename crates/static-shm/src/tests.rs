@@ -528,6 +528,15 @@ fn shm_id_too_long() {
 }
 
 #[test]
+fn shm_id_of_the_maximum_length_is_accepted() {
+    // 15 characters: Xen 4.17's longest (MAX_SHM_ID_LENGTH 16 counts the NUL).
+    assert_eq!(
+        errors(&tree(&shm("\"0123456789abcde\"", P, G, S, ""), "", "", "")),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
 fn shm_id_empty() {
     refused(&tree(&shm("\"\"", P, G, S, ""), "", "", ""), &["xen,shm-id", "empty identifier"]);
 }
@@ -603,6 +612,12 @@ fn shm_wraps_around() {
 #[test]
 fn shm_outside_ram() {
     refused(&tree(&shm("\"a\"", 0x1_0000_0000, G, S, ""), "", "", ""), &["is not inside host RAM"]);
+}
+
+#[test]
+fn shm_ending_past_ram() {
+    // Starts inside host RAM (0x40000000-0xc0000000) and ends 1 MiB past it.
+    refused(&tree(&shm("\"a\"", 0xbff0_0000, G, S, ""), "", "", ""), &["is not inside host RAM"]);
 }
 
 #[test]
