@@ -1,5 +1,5 @@
-#!/usr/bin/env python3
-"""Host fuzz target (issue 9): the ImageBuilder config reader ci/oxx_boot/config.py
+#!/usr/bin/python3
+"""Host fuzz target: the ImageBuilder config reader ci/oxx_boot/config.py
 (`load_config`: lexing, every variable's checks, file resolution) on arbitrary bytes, with
 atheris (libFuzzer for Python). A config it cannot accept must raise ConfigError naming the
 problem; any other exception is a finding. Run through ci/fuzz (which installs atheris into

@@ -447,340 +447,450 @@ def load_config(path: str, base_dir: str, overrides: List[str] = (), lax: bool =
                 allow_missing_dtb: bool = True) -> Config:
     """Read, check and resolve a configuration.  Raises ConfigError listing every
     problem found.  ``overrides`` are extra ``NAME=value`` / ``NAME[n]=value`` lines
-    applied after the file (like ImageBuilder's config being sourced, then -t/-o)."""
+    applied after the file (like ImageBuilder's config being sourced, then -t/-o).
+
+    Each variable family has its own function below, run in this order (the order of
+    the messages): the memory window; Xen, the device tree and Xen's command line; the
+    u-boot load/boot commands and output names; the domains (one handler per DOMU_*
+    variable, :data:`DOMAIN_VARS`); then the checks across domains and of the host
+    regions against the memory window."""
     diag = Diag(lax)
-    cfg_name = path
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except OSError as e:
-        raise ConfigError(["%s: cannot read config: %s" % (path, e.strerror)])
-    except UnicodeDecodeError:
-        raise ConfigError(["%s: config is not UTF-8 text" % path])
+    text = _read_config(path)
     if not os.path.isdir(base_dir):
         raise ConfigError(["--dir %s: not a directory" % base_dir])
-    base_dir = os.path.abspath(base_dir)
+    v = _Vars(diag, os.path.abspath(base_dir), Where(path))
 
-    assigns = lex_text(text, cfg_name, diag)
+    assigns = lex_text(text, path, diag)
     for i, ov in enumerate(overrides, 1):
         a = parse_override(ov, Where("--set", i), diag)
         if a is not None:
             assigns.append(a)
+    v.collect(assigns)
 
-    scalars: Dict[str, Assign] = {}
-    arrays: Dict[str, Dict[int, Assign]] = {}
-    for a in assigns:
-        if a.name in SCALAR_VARS:
-            if a.index is not None:
-                diag.error(a.where, a.label, "%s is not an array" % a.name)
-                continue
-            scalars[a.name] = a            # bash semantics: the last assignment wins
-        elif a.name in ARRAY_VARS:
-            if a.index is None:
-                diag.error(a.where, a.name, "%s is an array: write %s[n]=..."
-                           % (a.name, a.name))
-                continue
-            arrays.setdefault(a.name, {})[a.index] = a
-        elif a.name in IMAGEBUILDER_ONLY:
-            diag.error(a.where, a.label, "unsupported variable %s (an ImageBuilder "
-                       "variable this tool does not implement; see docs/imagebuilder.md)"
-                       % a.name)
-        else:
-            diag.error(a.where, a.label, "unsupported variable %s (not an ImageBuilder "
-                       "variable this tool knows)" % a.name)
+    ms, me = _memory_window(v)
+    xen = _xen_image(v)
+    dtb = _device_tree(v, allow_missing_dtb)
+    xen_cmd = _xen_cmd(v)
+    load = _load_cmd(v, load_cmd, need_load_cmd)
+    outputs = _output_names(v)
+    boot_cmd = _boot_cmd(v)
+    v.num_domus = _num_domus(v)
+    domains = _domains(v) if v.num_domus is not None else []
+    _check_cross_domain(domains, v.arrays, diag)
+    evtchns_draft = _static_evtchns_draft(v)
+    if ms is not None and me is not None:
+        _check_host_regions(v, domains, ms, me)
 
-    cfg_where = Where(cfg_name)
+    diag.check()
+    ce = v.scalar("CHOSEN_EXTRA_DTS")
+    cfg = Config(path=os.path.abspath(path), dir=v.base_dir, memory_start=ms, memory_end=me,
+                 xen=xen, xen_cmd=xen_cmd, device_tree=dtb, domains=domains,
+                 load_cmd=load, uboot_source=outputs["UBOOT_SOURCE"],
+                 uboot_script=outputs["UBOOT_SCRIPT"], boot_cmd=boot_cmd,
+                 warnings=diag.warnings, lax=lax, evtchns_draft=evtchns_draft,
+                 chosen_extra_dts=ce.value if ce is not None and ce.value else None)
+    cfg.where = {k: a.where for k, a in v.scalars.items()}
+    for entries in v.arrays.values():
+        for e in entries.values():
+            cfg.where[e.label] = e.where
+    return cfg
 
-    def scalar(name) -> Optional[Assign]:
-        return scalars.get(name)
 
-    def num(name, a: Assign, minimum=0) -> Optional[int]:
+def _read_config(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError as e:
+        raise ConfigError(["%s: cannot read config: %s" % (path, e.strerror)])
+    except UnicodeDecodeError:
+        raise ConfigError(["%s: config is not UTF-8 text" % path])
+
+
+class _Vars:
+    """One config's assignments by variable (the last one wins, as in bash), and what
+    every variable's check needs: the diagnostics, --dir, the config's own location."""
+
+    def __init__(self, diag: Diag, base_dir: str, cfg_where: Where):
+        self.diag = diag
+        self.base_dir = base_dir
+        self.cfg_where = cfg_where
+        self.scalars: Dict[str, Assign] = {}
+        self.arrays: Dict[str, Dict[int, Assign]] = {}
+        self.num_domus: Optional[int] = None
+
+    def collect(self, assigns: List[Assign]):
+        """File each assignment under its variable; refuse unknown ones and the wrong
+        shape (an index on a scalar, none on an array)."""
+        diag = self.diag
+        for a in assigns:
+            if a.name in SCALAR_VARS:
+                if a.index is not None:
+                    diag.error(a.where, a.label, "%s is not an array" % a.name)
+                    continue
+                self.scalars[a.name] = a
+            elif a.name in ARRAY_VARS:
+                if a.index is None:
+                    diag.error(a.where, a.name, "%s is an array: write %s[n]=..."
+                               % (a.name, a.name))
+                    continue
+                self.arrays.setdefault(a.name, {})[a.index] = a
+            elif a.name in IMAGEBUILDER_ONLY:
+                diag.error(a.where, a.label, "unsupported variable %s (an ImageBuilder "
+                           "variable this tool does not implement; see docs/imagebuilder.md)"
+                           % a.name)
+            else:
+                diag.error(a.where, a.label, "unsupported variable %s (not an ImageBuilder "
+                           "variable this tool knows)" % a.name)
+
+    def scalar(self, name: str) -> Optional[Assign]:
+        return self.scalars.get(name)
+
+    def arr(self, name: str, i: int) -> Optional[Assign]:
+        return self.arrays.get(name, {}).get(i)
+
+    def num(self, a: Assign, minimum: int = 0) -> Optional[int]:
         v = parse_int(a.value)
         if v is None:
-            diag.error(a.where, a.label, "not a number: %r" % a.value)
+            self.diag.error(a.where, a.label, "not a number: %r" % a.value)
             return None
         if v < minimum:
-            diag.error(a.where, a.label, "must be at least %d (got %r)" % (minimum, a.value))
+            self.diag.error(a.where, a.label, "must be at least %d (got %r)"
+                            % (minimum, a.value))
             return None
         return v
 
-    # --- memory window
+
+# ---------------------------------------------------------------------------
+# Xen, memory, device tree, u-boot
+
+def _memory_window(v: _Vars) -> Tuple[Optional[int], Optional[int]]:
+    """MEMORY_START, MEMORY_END: where ImageBuilder may place the images."""
     mem = {}
     for name in ("MEMORY_START", "MEMORY_END"):
-        a = scalar(name)
+        a = v.scalar(name)
         if a is None:
-            diag.error(cfg_where, name, "not set (ImageBuilder needs it to place the images)")
+            v.diag.error(v.cfg_where, name, "not set (ImageBuilder needs it to place the "
+                         "images)")
             mem[name] = None
         else:
-            mem[name] = num(name, a)
+            mem[name] = v.num(a)
     ms, me = mem["MEMORY_START"], mem["MEMORY_END"]
     if ms is not None and me is not None and me <= ms:
-        diag.error(scalar("MEMORY_END").where, "MEMORY_END",
-                   "0x%x is not above MEMORY_START 0x%x" % (me, ms))
+        v.diag.error(v.scalar("MEMORY_END").where, "MEMORY_END",
+                     "0x%x is not above MEMORY_START 0x%x" % (me, ms))
     if ms is not None and ms % PAGE:
-        diag.error(scalar("MEMORY_START").where, "MEMORY_START", "not 4 KiB aligned")
+        v.diag.error(v.scalar("MEMORY_START").where, "MEMORY_START", "not 4 KiB aligned")
+    return ms, me
 
-    # --- Xen, device tree, command line
-    xen = None
-    a = scalar("XEN")
+
+def _xen_image(v: _Vars) -> Optional[FileRef]:
+    a = v.scalar("XEN")
     if a is None:
-        diag.error(cfg_where, "XEN", "not set (this tool only boots Xen; ImageBuilder's "
-                   "LINUX mode is not supported)")
-    else:
-        xen = _file_ref("XEN", a.value, a.where, base_dir, diag)
-        if xen and not _is_arm64_image(xen.path):
-            diag.error(a.where, "XEN", "%s is not an arm64 Image (no 'ARM\\x64' magic at "
-                       "offset 0x38): use the 'xen' binary, not xen-syms" % xen.path)
-            xen = None
+        v.diag.error(v.cfg_where, "XEN", "not set (this tool only boots Xen; ImageBuilder's "
+                     "LINUX mode is not supported)")
+        return None
+    xen = _file_ref("XEN", a.value, a.where, v.base_dir, v.diag)
+    if xen and not _is_arm64_image(xen.path):
+        v.diag.error(a.where, "XEN", "%s is not an arm64 Image (no 'ARM\\x64' magic at "
+                     "offset 0x38): use the 'xen' binary, not xen-syms" % xen.path)
+        return None
+    return xen
 
-    dtb = None
-    a = scalar("DEVICE_TREE")
+
+def _device_tree(v: _Vars, allow_missing: bool) -> Optional[FileRef]:
+    a = v.scalar("DEVICE_TREE")
     if a is None:
-        diag.error(cfg_where, "DEVICE_TREE", "not set")
-    else:
-        dtb = _file_ref("DEVICE_TREE", a.value, a.where, base_dir, diag,
-                        must_exist=not allow_missing_dtb)
-        if dtb and dtb.exists and not _is_dtb(dtb.path):
-            diag.error(a.where, "DEVICE_TREE", "%s is not a flattened device tree "
-                       "(bad magic)" % dtb.path)
-            dtb = None
+        v.diag.error(v.cfg_where, "DEVICE_TREE", "not set")
+        return None
+    dtb = _file_ref("DEVICE_TREE", a.value, a.where, v.base_dir, v.diag,
+                    must_exist=not allow_missing)
+    if dtb and dtb.exists and not _is_dtb(dtb.path):
+        v.diag.error(a.where, "DEVICE_TREE", "%s is not a flattened device tree "
+                     "(bad magic)" % dtb.path)
+        return None
+    return dtb
 
-    a = scalar("XEN_CMD")
+
+def _xen_cmd(v: _Vars) -> str:
+    a = v.scalar("XEN_CMD")
     if a is None or a.value == "":
-        xen_cmd = DEFAULT_XEN_CMD
-        diag.warn(a.where if a else cfg_where, "XEN_CMD", "not set: using ImageBuilder's "
-                  "default %r, which prints nothing on QEMU virt" % DEFAULT_XEN_CMD)
-    else:
-        xen_cmd = a.value
-        _check_dt_string(xen_cmd, a.where, "XEN_CMD", diag)
-        if re.search(r"(^|\s)dtuart=serial0(\s|$)", xen_cmd):
-            diag.warn(a.where, "XEN_CMD", "dtuart=serial0 prints nothing on QEMU virt "
-                      "(its DTB has no /aliases): use console=dtuart alone")
+        v.diag.warn(a.where if a else v.cfg_where, "XEN_CMD", "not set: using ImageBuilder's "
+                    "default %r, which prints nothing on QEMU virt" % DEFAULT_XEN_CMD)
+        return DEFAULT_XEN_CMD
+    _check_dt_string(a.value, a.where, "XEN_CMD", v.diag)
+    if re.search(r"(^|\s)dtuart=serial0(\s|$)", a.value):
+        v.diag.warn(a.where, "XEN_CMD", "dtuart=serial0 prints nothing on QEMU virt "
+                    "(its DTB has no /aliases): use console=dtuart alone")
+    return a.value
 
-    # --- load / boot commands, outputs
-    lc = scalar("LOAD_CMD")
+
+def _load_cmd(v: _Vars, load_cmd: Optional[str], need: bool) -> Optional[str]:
+    """LOAD_CMD (ImageBuilder's -t shorthands allowed); ``load_cmd`` from the command
+    line wins over the config's."""
+    lc = v.scalar("LOAD_CMD")
     load = load_cmd if load_cmd is not None else (lc.value if lc else None)
     if load is not None:
         load = LOAD_CMD_ALIASES.get(load, load)
         if not load.strip():
             load = None
         elif lc is not None and load_cmd is None:
-            _check_dt_string(load, lc.where, "LOAD_CMD", diag)
-    if load is None and need_load_cmd:
-        diag.error(lc.where if lc else cfg_where, "LOAD_CMD", "not set (needed for the "
-                   "u-boot script; e.g. LOAD_CMD=\"tftpb\")")
+            _check_dt_string(load, lc.where, "LOAD_CMD", v.diag)
+    if load is None and need:
+        v.diag.error(lc.where if lc else v.cfg_where, "LOAD_CMD", "not set (needed for the "
+                     "u-boot script; e.g. LOAD_CMD=\"tftpb\")")
+    return load
 
+
+def _output_names(v: _Vars) -> Dict[str, str]:
+    """UBOOT_SOURCE, UBOOT_SCRIPT: plain file names in the output folder."""
     outputs = {}
     for name, default in (("UBOOT_SOURCE", "boot.source"), ("UBOOT_SCRIPT", "boot.scr")):
-        a = scalar(name)
-        v = a.value if a else default
-        if not re.fullmatch(r"[A-Za-z0-9._+-]+", v) or v in (".", ".."):
-            diag.error(a.where if a else cfg_where, name,
-                       "must be a plain file name (got %r)" % v)
-            v = default
-        outputs[name] = v
+        a = v.scalar(name)
+        value = a.value if a else default
+        if not re.fullmatch(r"[A-Za-z0-9._+-]+", value) or value in (".", ".."):
+            v.diag.error(a.where if a else v.cfg_where, name,
+                         "must be a plain file name (got %r)" % value)
+            value = default
+        outputs[name] = value
     if outputs["UBOOT_SOURCE"] == outputs["UBOOT_SCRIPT"]:
-        diag.error(cfg_where, "UBOOT_SCRIPT", "same file name as UBOOT_SOURCE")
+        v.diag.error(v.cfg_where, "UBOOT_SCRIPT", "same file name as UBOOT_SOURCE")
+    return outputs
 
-    a = scalar("BOOT_CMD")
+
+def _boot_cmd(v: _Vars) -> str:
+    a = v.scalar("BOOT_CMD")
     boot_cmd = a.value if a and a.value else "booti"
     if boot_cmd not in BOOT_CMDS:
-        diag.error(a.where, "BOOT_CMD", "unsupported value %r (one of: %s)"
-                   % (boot_cmd, ", ".join(BOOT_CMDS)))
+        v.diag.error(a.where, "BOOT_CMD", "unsupported value %r (one of: %s)"
+                     % (boot_cmd, ", ".join(BOOT_CMDS)))
+    return boot_cmd
 
-    # --- domains
-    domains: List[Domain] = []
-    a = scalar("NUM_DOMUS")
-    num_domus = None
+
+# ---------------------------------------------------------------------------
+# Domains
+
+def _num_domus(v: _Vars) -> Optional[int]:
+    a = v.scalar("NUM_DOMUS")
     if a is None:
-        diag.error(cfg_where, "NUM_DOMUS", "not set (this tool boots dom0less domUs only)")
-    else:
-        num_domus = num("NUM_DOMUS", a)
-        if num_domus == 0:
-            diag.error(a.where, "NUM_DOMUS", "must be at least 1: Xen 4.17 with no dom0 "
-                       "and no domU has nothing to run")
-            num_domus = None
-    if num_domus is not None:
-        for var, entries in sorted(arrays.items()):
-            for idx, e in sorted(entries.items()):
-                if idx >= num_domus:
-                    diag.error(e.where, e.label, "index %d is not below NUM_DOMUS=%d"
-                               % (idx, num_domus))
-        kernels = arrays.get("DOMU_KERNEL", {})
-        for i in range(num_domus):
-            if i not in kernels:
-                diag.error(scalar("NUM_DOMUS").where, "DOMU_KERNEL[%d]" % i,
-                           "not set but NUM_DOMUS=%d needs it" % num_domus)
+        v.diag.error(v.cfg_where, "NUM_DOMUS", "not set (this tool boots dom0less domUs "
+                     "only)")
+        return None
+    num_domus = v.num(a)
+    if num_domus == 0:
+        v.diag.error(a.where, "NUM_DOMUS", "must be at least 1: Xen 4.17 with no dom0 "
+                     "and no domU has nothing to run")
+        return None
+    return num_domus
 
-        def arr(name, i) -> Optional[Assign]:
-            return arrays.get(name, {}).get(i)
 
-        for i in range(num_domus):
-            ka = arr("DOMU_KERNEL", i)
-            if ka is None:
-                continue
-            kernel = _file_ref(ka.label, ka.value, ka.where, base_dir, diag)
-            d = Domain(index=i, kernel=kernel, mem_mib=DEFAULT_DOMU_MEM_MIB,
-                       vcpus=DEFAULT_DOMU_VCPUS, cmd=DEFAULT_DOMU_CMD)
-            e = arr("DOMU_MEM", i)
-            if e:
-                v = num(e.label, e, minimum=1)
-                if v is not None:
-                    d.mem_mib = v
-            e = arr("DOMU_VCPUS", i)
-            if e:
-                v = num(e.label, e, minimum=1)
-                if v is not None:
-                    d.vcpus = v
-            e = arr("DOMU_MAX_EVTCHN_PORT", i)
-            if e:
-                v = num(e.label, e, minimum=1)
-                if v is not None and v > 0xFFFFFFFF:
-                    diag.error(e.where, e.label, "must fit in 32 bits (got %r)" % e.value)
-                elif v is not None:
-                    d.max_evtchn_port = v
-            e = arr("DOMU_V4V_MAX_RING_PAGES", i)
-            if e:
-                v = num(e.label, e, minimum=0)
-                if v is not None and v > 0xFFFFFFFF:
-                    diag.error(e.where, e.label, "must fit in 32 bits (got %r)" % e.value)
-                elif v is not None:
-                    d.v4v_max_ring_pages = v
-            e = arr("DOMU_CMD", i)
-            if e and e.value:
-                if _check_dt_string(e.value, e.where, e.label, diag):
-                    d.cmd = e.value
-            e = arr("DOMU_RAMDISK", i)
-            if e and e.value:
-                d.ramdisk = _file_ref(e.label, e.value, e.where, base_dir, diag)
-            e = arr("DOMU_ENHANCED", i)
-            if e and e.value:
-                # ImageBuilder: 1 -> "enabled", 2 -> "no-xenstore", 0 -> nothing.  The
-                # property strings themselves are accepted too.
-                v = {"0": None, "1": "enabled", "2": "no-xenstore",
-                     "enabled": "enabled", "no-xenstore": "no-xenstore"}.get(e.value, "?")
-                if v == "?":
-                    diag.error(e.where, e.label, "must be 0, 1, 2, \"enabled\" or "
-                               "\"no-xenstore\" (got %r)" % e.value)
-                else:
-                    d.enhanced = v
-                    if v == "enabled":
-                        diag.xen_rule(e.where, e.label, "xen,enhanced = \"enabled\" needs a "
-                                      "dom0 running xenstored: Xen 4.17 panics without one; "
-                                      "use 2 (\"no-xenstore\")")
-            e = arr("DOMU_STATIC_MEM", i)
-            if e and e.value:
-                words = e.value.split()
-                vals = [parse_int(w) for w in words]
-                if None in vals:
-                    diag.error(e.where, e.label, "not a number: %r"
-                               % words[vals.index(None)])
-                elif not words or len(words) % 2:
-                    diag.error(e.where, e.label, "needs \"BASE SIZE\" pairs (got %d "
-                               "numbers)" % len(words))
-                else:
-                    banks = list(zip(vals[0::2], vals[1::2]))
-                    for base, size in banks:
-                        if base % PAGE or size % PAGE or size == 0:
-                            diag.error(e.where, e.label, "bank 0x%x+0x%x is not 4 KiB "
-                                       "aligned / non-empty" % (base, size))
-                    d.static_mem = banks
-                    total = sum(s for _, s in banks)
-                    ma = arr("DOMU_MEM", i)
-                    if total != d.mem_mib * MiB:
-                        diag.xen_rule(ma.where if ma else e.where, "DOMU_MEM[%d]" % i,
-                                      "is %d MiB but DOMU_STATIC_MEM[%d] totals 0x%x bytes:"
-                                      " Xen 4.17 refuses a domain whose memory does not "
-                                      "match its static banks" % (d.mem_mib, i, total))
-                    d.direct_map = True      # ImageBuilder's default with static memory
-            e = arr("DOMU_DIRECT_MAP", i)
-            if e and e.value:
-                if e.value not in ("0", "1"):
-                    diag.error(e.where, e.label, "must be 0 or 1 (got %r)" % e.value)
-                elif not d.static_mem:
-                    diag.error(e.where, e.label, "only applies with DOMU_STATIC_MEM[%d] "
-                               "(ImageBuilder ignores it; we refuse)" % i)
-                else:
-                    d.direct_map = e.value == "1"
-            e = arr("DOMU_SHARED_MEM", i)
-            if e and e.value:
-                words = e.value.split()
-                if len(words) == 3:
-                    diag.error(e.where, e.label, "\"SHM-ID GPA SIZE\" (host address chosen "
-                               "by Xen) needs Xen 4.19+: write \"SHM-ID HPA GPA SIZE\"")
-                elif len(words) != 4:
-                    diag.error(e.where, e.label, "needs \"SHM-ID HPA GPA SIZE\" (got %d "
-                               "words; one region per domain)" % len(words))
-                else:
-                    shm_id = words[0]
-                    vals = [parse_int(w) for w in words[1:]]
-                    if None in vals:
-                        diag.error(e.where, e.label, "not a number: %r"
-                                   % words[1 + vals.index(None)])
-                    elif len(shm_id) > MAX_SHM_ID_LEN:
-                        diag.error(e.where, e.label, "SHM-ID %r is longer than %d "
-                                   "characters (Xen 4.17 MAX_SHM_ID_LENGTH)"
-                                   % (shm_id, MAX_SHM_ID_LEN))
-                    elif not _check_dt_string(shm_id, e.where, e.label, diag):
-                        pass
-                    elif any(v % PAGE for v in vals) or vals[2] == 0:
-                        diag.error(e.where, e.label, "HPA, GPA and SIZE must be 4 KiB "
-                                   "aligned and SIZE non-zero")
-                    else:
-                        d.shared_mem = SharedMem(shm_id, vals[0], vals[1], vals[2],
-                                                 words[1], e.where)
-            e = arr("DOMU_STATIC_EVTCHNS", i)
-            if e and e.value:
-                d.evtchns = _parse_evtchns(e, num_domus, diag)
-            e = arr("DOMU_SHARED_MEM_ROLE", i)
-            if e and e.value:
-                if not d.shared_mem and not arr("DOMU_SHARED_MEM", i):
-                    diag.error(e.where, e.label, "only applies with DOMU_SHARED_MEM[%d]" % i)
-                elif e.value not in ("owner", "borrower"):
-                    diag.xen_rule(e.where, e.label, "role must be \"owner\" or "
-                                  "\"borrower\" (got %r)" % e.value)
-                    if _check_dt_string(e.value, e.where, e.label, diag):
-                        d.shared_mem_role = e.value
-                else:
-                    d.shared_mem_role = e.value
-            e = arr("DOMU_SHARED_MEM_DRAFT", i)
-            if e and e.value:
-                d.shared_mem_draft = _parse_shm_draft(e, diag)
-            e = arr("DOMU_EXTRA_DTS", i)
-            if e and e.value:
-                d.extra_dts = e.value
+def _domains(v: _Vars) -> List[Domain]:
+    """Every domU 0..NUM_DOMUS-1: array indices in range, a kernel each, then each
+    domain's variables."""
+    n = v.num_domus
+    for _, entries in sorted(v.arrays.items()):
+        for idx, e in sorted(entries.items()):
+            if idx >= n:
+                v.diag.error(e.where, e.label, "index %d is not below NUM_DOMUS=%d"
+                             % (idx, n))
+    kernels = v.arrays.get("DOMU_KERNEL", {})
+    for i in range(n):
+        if i not in kernels:
+            v.diag.error(v.scalar("NUM_DOMUS").where, "DOMU_KERNEL[%d]" % i,
+                         "not set but NUM_DOMUS=%d needs it" % n)
+    domains = []
+    for i in range(n):
+        d = _domain(v, i)
+        if d is not None:
             domains.append(d)
+    return domains
 
-    _check_cross_domain(domains, arrays, diag)
-    evtchns_draft = []
-    ed = scalars.get("STATIC_EVTCHNS_DRAFT")
-    if ed is not None and ed.value and num_domus is not None:
-        evtchns_draft = _parse_evtchns_draft(ed, num_domus, diag)
-    ce = scalars.get("CHOSEN_EXTRA_DTS")
-    if ms is not None and me is not None:
-        for d in domains:
-            regions = [("DOMU_STATIC_MEM[%d]" % d.index, b, s) for b, s in d.static_mem]
-            if d.shared_mem:
-                regions.append(("DOMU_SHARED_MEM[%d]" % d.index, d.shared_mem.host,
-                                d.shared_mem.size))
-            for var, b, s in regions:
-                where = arrays[var.split("[")[0]][d.index].where
-                if b < ms or b + s > me:
-                    diag.xen_rule(where, var, "host region 0x%x-0x%x is outside "
-                                  "MEMORY_START..MEMORY_END (0x%x-0x%x)" % (b, b + s, ms, me))
 
-    diag.check()
-    cfg = Config(path=os.path.abspath(path), dir=base_dir, memory_start=ms, memory_end=me,
-                 xen=xen, xen_cmd=xen_cmd, device_tree=dtb, domains=domains,
-                 load_cmd=load, uboot_source=outputs["UBOOT_SOURCE"],
-                 uboot_script=outputs["UBOOT_SCRIPT"], boot_cmd=boot_cmd,
-                 warnings=diag.warnings, lax=lax, evtchns_draft=evtchns_draft,
-                 chosen_extra_dts=ce.value if ce is not None and ce.value else None)
-    cfg.where = {k: v.where for k, v in scalars.items()}
-    for name, entries in arrays.items():
-        for idx, e in entries.items():
-            cfg.where[e.label] = e.where
-    return cfg
+def _domain(v: _Vars, i: int) -> Optional[Domain]:
+    ka = v.arr("DOMU_KERNEL", i)
+    if ka is None:
+        return None
+    kernel = _file_ref(ka.label, ka.value, ka.where, v.base_dir, v.diag)
+    d = Domain(index=i, kernel=kernel, mem_mib=DEFAULT_DOMU_MEM_MIB,
+               vcpus=DEFAULT_DOMU_VCPUS, cmd=DEFAULT_DOMU_CMD)
+    for name, handler, if_empty in DOMAIN_VARS:
+        e = v.arr(name, i)
+        if e is not None and (e.value or if_empty):
+            handler(v, d, e)
+    return d
+
+
+# One handler per DOMU_* variable: handler(vars, domain, assignment) checks the value and
+# sets the domain's field.
+
+def _domu_number(attr: str, minimum: int, bits32: bool = False):
+    """A handler for a plain number (at least ``minimum``; optionally a u32)."""
+    def handler(v: _Vars, d: Domain, e: Assign):
+        n = v.num(e, minimum=minimum)
+        if n is not None and bits32 and n > 0xFFFFFFFF:
+            v.diag.error(e.where, e.label, "must fit in 32 bits (got %r)" % e.value)
+        elif n is not None:
+            setattr(d, attr, n)
+    return handler
+
+
+def _domu_cmd(v: _Vars, d: Domain, e: Assign):
+    if _check_dt_string(e.value, e.where, e.label, v.diag):
+        d.cmd = e.value
+
+
+def _domu_ramdisk(v: _Vars, d: Domain, e: Assign):
+    d.ramdisk = _file_ref(e.label, e.value, e.where, v.base_dir, v.diag)
+
+
+def _domu_enhanced(v: _Vars, d: Domain, e: Assign):
+    # ImageBuilder: 1 -> "enabled", 2 -> "no-xenstore", 0 -> nothing.  The property
+    # strings themselves are accepted too.
+    value = {"0": None, "1": "enabled", "2": "no-xenstore",
+             "enabled": "enabled", "no-xenstore": "no-xenstore"}.get(e.value, "?")
+    if value == "?":
+        v.diag.error(e.where, e.label, "must be 0, 1, 2, \"enabled\" or "
+                     "\"no-xenstore\" (got %r)" % e.value)
+        return
+    d.enhanced = value
+    if value == "enabled":
+        v.diag.xen_rule(e.where, e.label, "xen,enhanced = \"enabled\" needs a "
+                        "dom0 running xenstored: Xen 4.17 panics without one; "
+                        "use 2 (\"no-xenstore\")")
+
+
+def _domu_static_mem(v: _Vars, d: Domain, e: Assign):
+    """"BASE SIZE ..." banks; they must add up to DOMU_MEM, and imply a direct map."""
+    i = d.index
+    words = e.value.split()
+    vals = [parse_int(w) for w in words]
+    if None in vals:
+        v.diag.error(e.where, e.label, "not a number: %r" % words[vals.index(None)])
+        return
+    if not words or len(words) % 2:
+        v.diag.error(e.where, e.label, "needs \"BASE SIZE\" pairs (got %d numbers)"
+                     % len(words))
+        return
+    banks = list(zip(vals[0::2], vals[1::2]))
+    for base, size in banks:
+        if base % PAGE or size % PAGE or size == 0:
+            v.diag.error(e.where, e.label, "bank 0x%x+0x%x is not 4 KiB aligned / "
+                         "non-empty" % (base, size))
+    d.static_mem = banks
+    total = sum(s for _, s in banks)
+    ma = v.arr("DOMU_MEM", i)
+    if total != d.mem_mib * MiB:
+        v.diag.xen_rule(ma.where if ma else e.where, "DOMU_MEM[%d]" % i,
+                        "is %d MiB but DOMU_STATIC_MEM[%d] totals 0x%x bytes: Xen 4.17 "
+                        "refuses a domain whose memory does not match its static banks"
+                        % (d.mem_mib, i, total))
+    d.direct_map = True      # ImageBuilder's default with static memory
+
+
+def _domu_direct_map(v: _Vars, d: Domain, e: Assign):
+    if e.value not in ("0", "1"):
+        v.diag.error(e.where, e.label, "must be 0 or 1 (got %r)" % e.value)
+    elif not d.static_mem:
+        v.diag.error(e.where, e.label, "only applies with DOMU_STATIC_MEM[%d] "
+                     "(ImageBuilder ignores it; we refuse)" % d.index)
+    else:
+        d.direct_map = e.value == "1"
+
+
+def _domu_shared_mem(v: _Vars, d: Domain, e: Assign):
+    """"SHM-ID HPA GPA SIZE": Xen 4.17's binding, one region per domain."""
+    words = e.value.split()
+    if len(words) == 3:
+        v.diag.error(e.where, e.label, "\"SHM-ID GPA SIZE\" (host address chosen "
+                     "by Xen) needs Xen 4.19+: write \"SHM-ID HPA GPA SIZE\"")
+        return
+    if len(words) != 4:
+        v.diag.error(e.where, e.label, "needs \"SHM-ID HPA GPA SIZE\" (got %d "
+                     "words; one region per domain)" % len(words))
+        return
+    shm_id = words[0]
+    vals = [parse_int(w) for w in words[1:]]
+    if None in vals:
+        v.diag.error(e.where, e.label, "not a number: %r" % words[1 + vals.index(None)])
+    elif len(shm_id) > MAX_SHM_ID_LEN:
+        v.diag.error(e.where, e.label, "SHM-ID %r is longer than %d characters "
+                     "(Xen 4.17 MAX_SHM_ID_LENGTH)" % (shm_id, MAX_SHM_ID_LEN))
+    elif not _check_dt_string(shm_id, e.where, e.label, v.diag):
+        pass
+    elif any(x % PAGE for x in vals) or vals[2] == 0:
+        v.diag.error(e.where, e.label, "HPA, GPA and SIZE must be 4 KiB "
+                     "aligned and SIZE non-zero")
+    else:
+        d.shared_mem = SharedMem(shm_id, vals[0], vals[1], vals[2], words[1], e.where)
+
+
+def _domu_static_evtchns(v: _Vars, d: Domain, e: Assign):
+    d.evtchns = _parse_evtchns(e, v.num_domus, v.diag)
+
+
+def _domu_shared_mem_role(v: _Vars, d: Domain, e: Assign):
+    if not d.shared_mem and not v.arr("DOMU_SHARED_MEM", d.index):
+        v.diag.error(e.where, e.label, "only applies with DOMU_SHARED_MEM[%d]" % d.index)
+    elif e.value not in ("owner", "borrower"):
+        v.diag.xen_rule(e.where, e.label, "role must be \"owner\" or "
+                        "\"borrower\" (got %r)" % e.value)
+        if _check_dt_string(e.value, e.where, e.label, v.diag):
+            d.shared_mem_role = e.value
+    else:
+        d.shared_mem_role = e.value
+
+
+def _domu_shared_mem_draft(v: _Vars, d: Domain, e: Assign):
+    d.shared_mem_draft = _parse_shm_draft(e, v.diag)
+
+
+def _domu_extra_dts(v: _Vars, d: Domain, e: Assign):
+    d.extra_dts = e.value
+
+
+# The DOMU_* variables in the order they are checked (a later handler reads what an earlier
+# one set: DOMU_STATIC_MEM the memory size, DOMU_DIRECT_MAP the static banks):
+# (variable, handler, also called for an empty value).  DOMU_KERNEL is read first, by
+# _domain().
+DOMAIN_VARS = (
+    ("DOMU_MEM", _domu_number("mem_mib", minimum=1), True),
+    ("DOMU_VCPUS", _domu_number("vcpus", minimum=1), True),
+    ("DOMU_MAX_EVTCHN_PORT", _domu_number("max_evtchn_port", minimum=1, bits32=True), True),
+    ("DOMU_V4V_MAX_RING_PAGES", _domu_number("v4v_max_ring_pages", minimum=0, bits32=True), True),
+    ("DOMU_CMD", _domu_cmd, False),
+    ("DOMU_RAMDISK", _domu_ramdisk, False),
+    ("DOMU_ENHANCED", _domu_enhanced, False),
+    ("DOMU_STATIC_MEM", _domu_static_mem, False),
+    ("DOMU_DIRECT_MAP", _domu_direct_map, False),
+    ("DOMU_SHARED_MEM", _domu_shared_mem, False),
+    ("DOMU_STATIC_EVTCHNS", _domu_static_evtchns, False),
+    ("DOMU_SHARED_MEM_ROLE", _domu_shared_mem_role, False),
+    ("DOMU_SHARED_MEM_DRAFT", _domu_shared_mem_draft, False),
+    ("DOMU_EXTRA_DTS", _domu_extra_dts, False),
+)
+
+
+# ---------------------------------------------------------------------------
+# Whole-config checks
+
+def _static_evtchns_draft(v: _Vars) -> List[EvtchnDraft]:
+    ed = v.scalar("STATIC_EVTCHNS_DRAFT")
+    if ed is None or not ed.value or v.num_domus is None:
+        return []
+    return _parse_evtchns_draft(ed, v.num_domus, v.diag)
+
+
+def _check_host_regions(v: _Vars, domains: List[Domain], ms: int, me: int):
+    """Static memory banks and shared memory lie inside MEMORY_START..MEMORY_END."""
+    for d in domains:
+        regions = [("DOMU_STATIC_MEM[%d]" % d.index, b, s) for b, s in d.static_mem]
+        if d.shared_mem:
+            regions.append(("DOMU_SHARED_MEM[%d]" % d.index, d.shared_mem.host,
+                            d.shared_mem.size))
+        for var, b, s in regions:
+            where = v.arrays[var.split("[")[0]][d.index].where
+            if b < ms or b + s > me:
+                v.diag.xen_rule(where, var, "host region 0x%x-0x%x is outside "
+                                "MEMORY_START..MEMORY_END (0x%x-0x%x)" % (b, b + s, ms, me))
 
 
 def _parse_shm_draft(e: Assign, diag: Diag) -> List[SharedMemDraft]:

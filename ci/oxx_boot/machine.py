@@ -6,6 +6,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
+from . import fdt
 from .config import MiB
 
 QEMU = "qemu-system-aarch64"
@@ -59,7 +60,7 @@ class MachineSpec:
 def need(program: str):
     if shutil.which(program) is None:
         raise ToolError("%s not found (Debian package: %s)" % (program, {
-            "dtc": "device-tree-compiler", "fdtget": "device-tree-compiler",
+            "dtc": "device-tree-compiler",
             "mkimage": "u-boot-tools", QEMU: "qemu-system-arm",
             "mke2fs": "e2fsprogs"}.get(program, "?")))
 
@@ -94,59 +95,34 @@ class DtbFacts:
     has_chosen: bool
 
 
-def _reg(dtb: str, path: str, acells: int, scells: int) -> List[Tuple[int, int]]:
-    out = run(["fdtget", "-t", "x", dtb, path, "reg"], "reading %s reg" % path).split()
-    vals = [int(v, 16) for v in out]
-    step = acells + scells
-    regs = []
-    for i in range(0, len(vals) - step + 1, step):
-        a = 0
-        for v in vals[i:i + acells]:
-            a = (a << 32) | v
-        s = 0
-        for v in vals[i + acells:i + step]:
-            s = (s << 32) | v
-        regs.append((a, s))
-    return regs
-
-
-def _cells(dtb: str, path: str, name: str, default: int) -> int:
-    p = subprocess.run(["fdtget", "-t", "u", dtb, path, name], stdout=subprocess.PIPE,
-                       stderr=subprocess.DEVNULL, universal_newlines=True)
-    return int(p.stdout.split()[0]) if p.returncode == 0 and p.stdout.split() else default
-
-
-def _subnodes(dtb: str, path: str) -> Optional[List[str]]:
-    p = subprocess.run(["fdtget", "-l", dtb, path], stdout=subprocess.PIPE,
-                       stderr=subprocess.DEVNULL, universal_newlines=True)
-    return p.stdout.split() if p.returncode == 0 else None
-
-
 def dtb_facts(dtb: str) -> DtbFacts:
-    need("fdtget")
-    cpus = len([n for n in (_subnodes(dtb, "/cpus") or []) if n.startswith("cpu@")])
-    dts = decompile(dtb)
+    """What a boot needs to know of a DTB: cpu nodes, GIC version, memory banks,
+    /reserved-memory regions and whether /chosen exists (read with ci/oxx_boot/fdt.py)."""
+    try:
+        root = fdt.read(dtb)
+    except fdt.FdtError as e:
+        raise ToolError(str(e)) from None
+    cpus_node = root.child("cpus")
+    cpus = len([n for n in cpus_node.children if n.name.startswith("cpu@")]) \
+        if cpus_node else 0
+    compatible = set(c for n in root.walk() for c in n.strings("compatible"))
     gic = None
-    if re.search(r'compatible = "arm,gic-v3"', dts):
+    if "arm,gic-v3" in compatible:
         gic = 3
-    elif re.search(r'compatible = "arm,cortex-a15-gic"', dts):
+    elif "arm,cortex-a15-gic" in compatible:
         gic = 2
-    root = _subnodes(dtb, "/") or []
-    ac, sc = _cells(dtb, "/", "#address-cells", 2), _cells(dtb, "/", "#size-cells", 1)
+    ac, sc = root.u32("#address-cells", 2), root.u32("#size-cells", 1)
     memory = []
-    for n in root:
-        if n == "memory" or n.startswith("memory@"):
-            memory += _reg(dtb, "/" + n, ac, sc)
+    for n in root.children:
+        if n.name == "memory" or n.name.startswith("memory@"):
+            memory += n.reg(ac, sc)
     reserved = []
-    if "reserved-memory" in root:
-        rac = _cells(dtb, "/reserved-memory", "#address-cells", ac)
-        rsc = _cells(dtb, "/reserved-memory", "#size-cells", sc)
-        for n in _subnodes(dtb, "/reserved-memory") or []:
-            try:
-                reserved += _reg(dtb, "/reserved-memory/" + n, rac, rsc)
-            except ToolError:
-                pass                        # a node without reg (dynamic allocation)
-    return DtbFacts(cpus, gic, memory, reserved, "chosen" in root)
+    rm = root.child("reserved-memory")
+    if rm is not None:
+        rac, rsc = rm.u32("#address-cells", ac), rm.u32("#size-cells", sc)
+        for n in rm.children:
+            reserved += n.reg(rac, rsc)     # none for a node without reg (dynamic)
+    return DtbFacts(cpus, gic, memory, reserved, root.child("chosen") is not None)
 
 
 def dtb_mismatch(facts: DtbFacts, spec: MachineSpec) -> Optional[str]:

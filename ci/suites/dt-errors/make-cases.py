@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Writes the dt-errors suite: one ImageBuilder config per malformed configuration.
 
 Each case is (name, what, variables, rust regex). The Rust build must stop the boot with a

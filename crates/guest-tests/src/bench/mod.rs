@@ -1,4 +1,4 @@
-//! Benchmark guests (issue 8, `ci/bench`): guest time per event channel operation.
+//! Benchmark guests (`ci/bench`): guest time per event channel operation.
 //!
 //! Run under QEMU's `-icount shift=0` (one virtual nanosecond per guest or Xen instruction,
 //! `-smp 1`), a figure is deterministic: the virtual counter's delta over `n` calls, divided by
@@ -352,7 +352,7 @@ xtf::register_test!(
     evtchn_scaling
 );
 /// `test=bench-evtchn-scaling ports=N abi=fifo|2l [n=N] [bind_n=M]`: send and bind cost with
-/// N ports in use (issue 8 item 3; N up to the ABI's limit and the domain's
+/// N ports in use (N up to the ABI's limit and the domain's
 /// `xen,max-evtchn-port`, patches/0003).
 ///
 /// Set-up (untimed): FIFO gets its control block and the N/1024 event array pages; unbound
@@ -474,7 +474,7 @@ xtf::register_test!(
     evtchn_pingpong
 );
 /// `test=bench-evtchn-pingpong role=ping|pong port=P [abi=2l|fifo] [n=N]`: a cross-domain
-/// send including the receiver's upcall (issue 8 item 2). Two domUs share one pCPU (`-smp 1`)
+/// send including the receiver's upcall. Two domUs share one pCPU (`-smp 1`)
 /// and a static event channel. Each round trip: ping sends; Xen marks the port pending in
 /// pong and injects the event PPI; ping waits (WFI, trapped by Xen: it blocks), so Xen
 /// schedules pong; pong's upcall handler takes the event, pong sends back and waits; Xen

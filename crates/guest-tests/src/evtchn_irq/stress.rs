@@ -1,4 +1,4 @@
-//! Stress (issue 5): two vCPUs in each of two domains hammer the event channel code at once:
+//! Stress: two vCPUs in each of two domains hammer the event channel code at once:
 //! each vCPU, in a loop, makes a loopback channel (alloc_unbound + bind_interdomain), moves
 //! one end to the other vCPU, sends on both ends, unmasks both, sends to the other domain over
 //! the static channel, and closes both ends — 10 hypercalls an iteration, every

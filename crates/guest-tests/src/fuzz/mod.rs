@@ -1,4 +1,4 @@
-//! Fuzzer guests (issue 9): a seeded, deterministic stream of event channel hypercalls with
+//! Fuzzer guests: a seeded, deterministic stream of event channel hypercalls with
 //! hostile and edge-case arguments, interleaved with the writes and reads a real guest makes
 //! to its shared_info bits and FIFO words. See docs/fuzzing.md.
 //!

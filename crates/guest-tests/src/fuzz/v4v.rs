@@ -1,4 +1,4 @@
-//! V4V chaos mode (`test=fuzz-v4v`, issue 9): a seeded stream of every V4V op (hypercall 43)
+//! V4V chaos mode (`test=fuzz-v4v`): a seeded stream of every V4V op (hypercall 43)
 //! with edge-case arguments, on both vCPUs of several domains at once, interleaved with what
 //! a ring owner really does (consuming messages, notifying, and writing garbage into its
 //! ring's rx_ptr/tx_ptr). V4V exists only on the Rust build, so there is no C oracle: the

@@ -1,4 +1,4 @@
-//! Throughput guests for ci/bench (issue 8): V4V and Argo moving `size`-byte messages from
+//! Throughput guests for ci/bench: V4V and Argo moving `size`-byte messages from
 //! one or two sender domains into one receiver's ring, under `-icount` on one pCPU (the
 //! domains time-slice, so the figure is the whole pipeline: send hypercall, copy into the
 //! ring, VIRQ, copy-out, notify, the sender's wait on EAGAIN).
