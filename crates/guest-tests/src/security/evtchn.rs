@@ -119,9 +119,9 @@ crate::v4v::v4v_and_argo!(
 /// `sec-evtchn-virq-rebind-{v4v,argo}`: vCPU 0 sends `n` messages to its own ring, one at a
 /// time, each raising the protocol's global VIRQ; vCPU 1 moves that VIRQ's port between the
 /// vCPUs with EVTCHNOP_bind_vcpu non-stop. Every event must arrive (on whichever vCPU), and
-/// Xen must survive. Before the fixes the Rust build lost events (bind_vcpu write-locked the
-/// channel, so send_guest_global_virq's read-trylock failed) and a failed trylock unlocked a
-/// lock it did not hold (a panic in a debug build, a hang in a release one).
+/// Xen must survive. It catches a bind_vcpu that write-locks the channel (then
+/// send_guest_global_virq's read-trylock fails and the event is lost) and a failed trylock
+/// that unlocks a lock it does not hold (a panic in a debug build, a hang in a release one).
 pub fn virq_rebind<P: Proto>(env: &Env<'_>) {
     let n = env.arg_u32("n").unwrap_or(20_000);
     let Some(Ctx { me, notifier }) = rings::setup::<P>(env, 2) else { return };

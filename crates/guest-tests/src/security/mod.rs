@@ -4,8 +4,8 @@
 //! exhausting its budgets while another must keep its service.
 //!
 //! Every test here passes on the C build (the oracle) unless its config records otherwise
-//! (`#@ xfail c` with the reason), and failed on the Rust build before its fix (the commit
-//! that added it says how).
+//! (`#@ xfail c` with the reason), and fails on a Rust build with the defect it is named
+//! after.
 
 pub mod evtchn;
 pub mod v4v;

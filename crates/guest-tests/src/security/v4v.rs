@@ -191,7 +191,7 @@ crate::v4v::v4v_and_argo!(
 /// until the next would pass B, which is refused with ENOSPC; a smaller ring fills B
 /// exactly; then one more page is refused; re-registering a ring at the limit works (it
 /// may use its own pages); unregistering gives its pages back. Fails (the budget is never
-/// hit) on a Xen without one: V4V before its fix, Argo in C 4.17.5.
+/// hit) on a Xen without one, such as Argo in C 4.17.5.
 fn ring_page_budget<P: Hand>(env: &Env<'_>) {
     let budget = env.arg_u32("budget").unwrap_or(DEFAULT_BUDGET);
     let Some(ctx) = setup::<P>(env, 1) else { return };
