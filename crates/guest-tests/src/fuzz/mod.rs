@@ -36,6 +36,7 @@ use xtf::guest::shared_info::{self, SHARED_INFO_GFN, SharedInfo};
 use xtf::{Env, println, xtf_failure, xtf_success};
 
 pub mod chaos;
+pub mod exhaust;
 pub mod v4v;
 
 /// splitmix64: tiny, fast, and the same stream on every build.

@@ -367,25 +367,28 @@ fn storm_tx<P: Proto>(env: &Env<'_>, peer: DomId, n: u32) {
 
 /// The mailbox in static shared memory: the only link between the two domains that does not
 /// go through the event channel code under test.
-struct Mailbox {
+/// Four words of static shared memory between a domain that uses up its budgets and the
+/// victim that checks its own service (see [`Mailbox::word`]).
+pub(crate) struct Mailbox {
     base: usize,
 }
 
 const MAGIC_READY: u32 = 0x5ec0_0001;
 /// The last phase number: the noisy domain is done.
-const PHASE_DONE: u32 = 0xff;
+pub(crate) const PHASE_DONE: u32 = 0xff;
 
 impl Mailbox {
     /// Word 0: the victim is ready; 1: phase the noisy domain finished; 2: phase the victim
     /// checked; 3: the victim's failed checks.
-    fn word(&self, i: usize) -> &'static AtomicU32 {
+    pub(crate) fn word(&self, i: usize) -> &'static AtomicU32 {
         // SAFETY: the config maps static shared memory at `base` (identity-mapped Normal RAM,
         // at least 4 KiB) into both domains; these four words are only accessed atomically.
         unsafe { AtomicU32::from_ptr((self.base + 4 * i) as *mut u32) }
     }
 }
 
-fn mailbox(env: &Env<'_>) -> Option<Mailbox> {
+/// The mailbox at `shm=GPA`, if that is a page-aligned address in guest RAM.
+pub(crate) fn mailbox(env: &Env<'_>) -> Option<Mailbox> {
     let base = usize::try_from(xtf::cmdline::number(env.arg("shm")?)?).ok()?;
     (base % 4096 == 0 && (0x4000_0000..0x8000_0000).contains(&base)).then_some(Mailbox { base })
 }
@@ -415,7 +418,7 @@ pub fn noisy_neighbour(env: &Env<'_>) {
 }
 
 /// The noisy side: tells the victim phase `p` is done and waits until it has checked.
-fn handshake(mb: &Mailbox, p: u32, what: &str) -> bool {
+pub(crate) fn handshake(mb: &Mailbox, p: u32, what: &str) -> bool {
     println!("noisy: phase {p} ({what}) done");
     mb.word(1).store(p, Ordering::Release);
     timer::poll_until(PEER_MS * 4, || mb.word(2).load(Ordering::Acquire) == p)
@@ -433,6 +436,13 @@ fn poll_ports(first: u64) -> u64 {
     r as u64
 }
 
+/// The noisy side: waits until the victim has checked its service once (FAILURE if it
+/// does not come up).
+pub(crate) fn wait_victim(mb: &Mailbox) -> bool {
+    timer::poll_until(PEER_MS, || mb.word(0).load(Ordering::Acquire) == MAGIC_READY)
+        || check!(false, "the victim did not come up")
+}
+
 fn noisy(env: &Env<'_>, mb: &Mailbox) {
     let Some(fdt) = env.fdt.as_ref() else {
         xtf_error!("no device tree");
@@ -441,8 +451,7 @@ fn noisy(env: &Env<'_>, mb: &Mailbox) {
     let platform = try_op!(Platform::from_fdt(fdt), "platform from the device tree");
     try_op!(gic::init(&platform).and_then(|()| gic::init_cpu()), "GIC set-up");
     try_op!(smp::start(&platform, 2, &[]), "starting vCPU 1");
-    if !timer::poll_until(PEER_MS, || mb.word(0).load(Ordering::Acquire) == MAGIC_READY) {
-        xtf_failure!("the victim did not come up");
+    if !wait_victim(mb) {
         return;
     }
 
@@ -529,7 +538,9 @@ fn noisy(env: &Env<'_>, mb: &Mailbox) {
     xtf_success!();
 }
 
-fn victim(mb: &Mailbox) {
+/// The victim's side: checks its service once before the noisy domain starts and after every
+/// phase the noisy domain reports, until [`PHASE_DONE`]; SUCCESS if every check passed.
+pub(crate) fn victim(mb: &Mailbox) {
     for i in 1..4 {
         mb.word(i).store(0, Ordering::Relaxed);
     }
