@@ -16,7 +16,7 @@ use xtf::abi::{
     DOMID_SELF, DomId, Errno, EvtchnAllocUnbound, EvtchnClose, EvtchnSend, EvtchnStatus, evtchnstat,
 };
 use xtf::guest::{hypercall, shared_info};
-use xtf::{Env, println, xtf_error, xtf_failure, xtf_success};
+use xtf::{Env, cmdline, println, xtf_error, xtf_failure, xtf_success};
 
 /// xtf's shared_info mapping (one per domain: a second XENMEM_add_to_physmap of it is EBUSY,
 /// so tests that later start upcalls must share it).
@@ -62,13 +62,6 @@ fn own_domid() -> Result<DomId, Errno> {
     Ok(status.u[0] as DomId)
 }
 
-fn parse_u64(s: &str) -> Option<u64> {
-    match s.strip_prefix("0x") {
-        Some(h) => u64::from_str_radix(h, 16).ok(),
-        None => s.parse().ok(),
-    }
-}
-
 #[derive(Clone, Copy)]
 struct Chan {
     local: u32,
@@ -83,9 +76,9 @@ fn parse_chans(arg: &str, out: &mut [Chan; MAX]) -> Option<usize> {
     for item in arg.split(',') {
         let mut f = item.split(':');
         let c = Chan {
-            local: parse_u64(f.next()?)? as u32,
-            dom: parse_u64(f.next()?)? as DomId,
-            remote: parse_u64(f.next()?)? as u32,
+            local: cmdline::number(f.next()?)? as u32,
+            dom: cmdline::number(f.next()?)? as DomId,
+            remote: cmdline::number(f.next()?)? as u32,
         };
         *out.get_mut(n)? = c;
         n += 1;
@@ -93,6 +86,11 @@ fn parse_chans(arg: &str, out: &mut [Chan; MAX]) -> Option<usize> {
     Some(n)
 }
 
+xtf::register_test!(
+    "static-evtchn",
+    "evtchns=L:D:R,...: each port interdomain to D:R, traffic both ways",
+    static_evtchn
+);
 /// `test=static-evtchn evtchns=L:D:R,...`: status and traffic on every static channel.
 pub fn static_evtchn(env: &Env<'_>) {
     let mut chans = [Chan { local: 0, dom: 0, remote: 0 }; MAX];
@@ -238,6 +236,11 @@ fn print_dt_digests(fdt: &xtf::fdt::Fdt<'_>) {
     }
 }
 
+xtf::register_test!(
+    "static-shm",
+    "shm=GPA:SIZE:ID,...: /reserved-memory/xen-shmem@GPA node and the memory",
+    static_shm
+);
 /// `test=static-shm shm=GPA:SIZE:ID,...`: the reserved-memory node and the memory itself.
 pub fn static_shm(env: &Env<'_>) {
     let Some(arg) = env.arg("shm") else {
@@ -259,7 +262,7 @@ pub fn static_shm(env: &Env<'_>) {
     for item in arg.split(',') {
         let mut f = item.split(':');
         let (Some(gpa), Some(size), Some(id)) =
-            (f.next().and_then(parse_u64), f.next().and_then(parse_u64), f.next())
+            (f.next().and_then(cmdline::number), f.next().and_then(cmdline::number), f.next())
         else {
             xtf_error!("bad shm= item {item}");
             return;
@@ -310,7 +313,7 @@ const MAGIC: u32 = 0x0dd5_0001;
 
 fn shm_arg(env: &Env<'_>, key: &str) -> Option<(u64, u32)> {
     let (a, p) = env.arg(key)?.split_once(':')?;
-    Some((parse_u64(a)?, parse_u64(p)? as u32))
+    Some((cmdline::number(a)?, cmdline::number(p)? as u32))
 }
 
 fn block(gpa: u64) -> (&'static AtomicU32, &'static AtomicU32, *mut u32) {
@@ -322,6 +325,11 @@ fn block(gpa: u64) -> (&'static AtomicU32, &'static AtomicU32, *mut u32) {
     }
 }
 
+xtf::register_test!(
+    "shm-producer",
+    "shm-producer=GPA:PORT: write a block, signal PORT until acknowledged",
+    shm_producer
+);
 /// `test=shm-producer shm-producer=GPA:PORT`.
 pub fn shm_producer(env: &Env<'_>) {
     let Some((gpa, port)) = shm_arg(env, "shm-producer") else {
@@ -372,6 +380,11 @@ pub fn shm_producer(env: &Env<'_>) {
     }
 }
 
+xtf::register_test!(
+    "shm-consumer",
+    "shm-consumer=GPA:PORT: wait for PORT, check the block, acknowledge",
+    shm_consumer
+);
 /// `test=shm-consumer shm-consumer=GPA:PORT`.
 pub fn shm_consumer(env: &Env<'_>) {
     let Some((gpa, port)) = shm_arg(env, "shm-consumer") else {
@@ -447,6 +460,11 @@ fn wait_event(port: u32, seconds: u64) -> bool {
     false
 }
 
+xtf::register_test!(
+    "demo-send",
+    "demo=GPA:PORT: send a few lines over shm, signalled on PORT (ci/demo)",
+    demo_send
+);
 /// `test=demo-send demo=GPA:PORT [v4v=PEER]`: sends DEMO_LINES one by one; then, with
 /// `v4v=PEER`, the V4V part ([`crate::v4v::demo`]).
 pub fn demo_send(env: &Env<'_>) {
@@ -488,6 +506,11 @@ pub fn demo_send(env: &Env<'_>) {
     xtf_success!();
 }
 
+xtf::register_test!(
+    "demo-receive",
+    "demo=GPA:PORT: print and acknowledge the lines (ci/demo)",
+    demo_receive
+);
 /// `test=demo-receive demo=GPA:PORT [v4v=PEER]`: prints every message and acknowledges it;
 /// then, with `v4v=PEER`, the V4V part ([`crate::v4v::demo`]).
 pub fn demo_receive(env: &Env<'_>) {

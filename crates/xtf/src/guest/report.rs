@@ -41,6 +41,15 @@ pub fn failure(msg: fmt::Arguments<'_>) {
     REPORT.record(Status::Failure);
 }
 
+/// Reports FAILURE with `what` unless `ok`; returns `ok` (the body of [`check!`](crate::check)
+/// and [`expect_eq!`](crate::expect_eq)).
+pub fn check(ok: bool, what: fmt::Arguments<'_>) -> bool {
+    if !ok {
+        failure(what);
+    }
+    ok
+}
+
 /// The worst status reported so far.
 pub fn status() -> Status {
     REPORT.status()
