@@ -22,8 +22,10 @@ An unknown directive or a malformed value is an error naming the file and line: 
 not silently turn an option off.
 
 Command line (for the shell runner):
-  directives.py shell CFG     the options as shell assignments (eval them), plus TESTS=(...),
-                              the guest test each domU runs, in domain order
+  directives.py shell CFG     the options as shell assignments (eval them), plus
+                              CFG_TESTS=(...), the guest test each domain runs (dom0's,
+                              from DOM0_CMD, first when DOM0_KERNEL is set; then each
+                              domU's in domain order) and CFG_DOMIDS=(...), their domids
 """
 
 import re
@@ -53,6 +55,7 @@ class Directives:
     fuzz_trace: bool = False
     boots: Optional[int] = None
     tests: List[str] = field(default_factory=list)
+    domids: List[int] = field(default_factory=list)     # tests[i] runs in domids[i]
 
     def names_variant(self, builds: Optional[List[str]], variant: str) -> bool:
         return names_variant(builds, variant)
@@ -94,6 +97,8 @@ def parse(path: str) -> Directives:
     d = Directives(path)
     cmds: Dict[int, str] = {}
     ndomus = 0
+    dom0_cmd: Optional[str] = None
+    has_dom0 = False
     with open(path) as f:
         lines = f.read().splitlines()
     for no, line in enumerate(lines, 1):
@@ -101,6 +106,12 @@ def parse(path: str) -> Directives:
         m = re.match(r'\s*DOMU_CMD\[(\d+)\]\s*=\s*"([^"]*)"', line)
         if m:
             cmds[int(m.group(1))] = m.group(2)
+        m = re.match(r'\s*DOM0_CMD\s*=\s*"([^"]*)"', line)
+        if m:
+            dom0_cmd = m.group(1)
+        m = re.match(r'\s*DOM0_KERNEL\s*=\s*"?([^"\s]*)', line)
+        if m:
+            has_dom0 = bool(m.group(1))
         m = re.match(r'\s*NUM_DOMUS\s*=\s*"?(\d+)"?', line)
         if m:
             ndomus = int(m.group(1))
@@ -154,13 +165,17 @@ def parse(path: str) -> Directives:
                                      "directives.py)" % (where, key))
         except ValueError:
             raise DirectiveError("%s: `#@ %s` takes a number, not %r" % (where, key, val))
-    # The guest test each domU runs, in domain order (domids 1..N); repeats numbered #2, #3.
+    # The guest test each domain runs: dom0 (domid 0) first when the config has one, then
+    # the domUs in domain order (domids 1..N); repeats numbered #2, #3.
     seen: Dict[str, int] = {}
-    for i in range(ndomus):
-        t = re.search(r"(?:^|\s)test=(\S+)", cmds.get(i, ""))
+    doms = [(0, dom0_cmd or "")] if has_dom0 else []
+    doms += [(i + 1, cmds.get(i, "")) for i in range(ndomus)]
+    for domid, cmd in doms:
+        t = re.search(r"(?:^|\s)test=(\S+)", cmd)
         name = t.group(1) if t else "(none)"
         seen[name] = seen.get(name, 0) + 1
         d.tests.append(name if seen[name] == 1 else "%s#%d" % (name, seen[name]))
+        d.domids.append(domid)
     return d
 
 
@@ -178,6 +193,7 @@ def shell(d: Directives) -> str:
         "CFG_FUZZ_TRACE=%s" % ("yes" if d.fuzz_trace else ""),
         "CFG_LOG_TEST=%s" % ("yes" if d.is_log_test else ""),
         "CFG_TESTS=(%s)" % " ".join(q(t) for t in d.tests),
+        "CFG_DOMIDS=(%s)" % " ".join(str(i) for i in d.domids),
         "declare -gA CFG_EXPECT=(%s)" % " ".join("[%s]=%s" % (q(k), q(v))
                                                  for k, v in d.expect.items()),
         "CFG_EXPECT_LOG_BUILDS=(%s)" % " ".join(q(b) for b, _ in d.expect_log),
