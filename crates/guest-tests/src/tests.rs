@@ -596,6 +596,52 @@ pub static TESTS: &[Test] = &[
         crate::security::evtchn::noisy_neighbour,
     ),
     // ---- end security: event channels ----
+    // ---- dom0 suite: a test dom0 and its domUs (src/dom0/) ----
+    Test::new(
+        "dom0-evtchn-remote",
+        "dom0: EVTCHNOP status/alloc_unbound/bind/close/reset on a domU (peer=D)",
+        crate::dom0::evtchn::remote_ops,
+    ),
+    Test::new(
+        "dom0-peer-reset",
+        "domU: control port to dom0, then sees dom0's reset close its ports",
+        crate::dom0::evtchn::peer_reset,
+    ),
+    Test::new(
+        "dom0-unprivileged",
+        "domU: sysctl, domctl, remote EVTCHNOPs refused (other=D)",
+        crate::dom0::evtchn::unprivileged,
+    ),
+    Test::new(
+        "dom0-virq-dom-exc",
+        "dom0: VIRQ_DOM_EXC on a domU's shutdown and destroy, pages back (peer=D)",
+        crate::dom0::evtchn::virq_dom_exc,
+    ),
+    Test::new(
+        "dom0-domctl-rules",
+        "dom0: getdomaininfo, interface version, retired set_max_evtchn (peer=D)",
+        crate::dom0::evtchn::domctl_rules,
+    ),
+    Test::new(
+        "dom0-peer-limit",
+        "domU: its port limit unchanged by dom0's set_max_evtchn attempt",
+        crate::dom0::evtchn::peer_limit,
+    ),
+    Test::new(
+        "dom0-destroy",
+        "dom0: destroys a bound, ring-holding, shm-sharing domU (victim=D survivor=D)",
+        crate::dom0::destroy::destroy,
+    ),
+    Test::new(
+        "dom0-victim",
+        "domU: ring for the survivor, shm mark, control port; waits to be destroyed",
+        crate::dom0::destroy::victim,
+    ),
+    Test::new(
+        "dom0-survivor",
+        "domU: static channel, ring, sends and shm with the victim, before and after",
+        crate::dom0::destroy::survivor,
+    ),
 ];
 
 xtf::guest_main!(TESTS);

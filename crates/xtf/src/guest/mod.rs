@@ -12,6 +12,7 @@
 
 pub mod argo;
 pub mod console;
+pub mod control;
 mod entry;
 pub mod evtchn;
 pub mod fifo;
