@@ -9,6 +9,8 @@ ImageBuilder and options to our runners. Every directive, its value and its defa
   #@ builds B...               the builds it runs on (every build asked for); B also names
                                the development variants B-* (rust -> rust-evtchn)
   #@ xfail B...                expected to FAIL (FAILURE or a Xen crash) on those builds
+  #@ xfail-test TEST B...      the same for that one guest test only (the config's other
+                               tests must pass): a defect one domain reports
   #@ expect TEST STATUS        that guest must report exactly STATUS (tests of the runner)
   #@ expect-log B REGEX        a boot-log test on build B (repeatable; `!REGEX`: must not
                                match; grep -E syntax)
@@ -47,6 +49,7 @@ class Directives:
     gic: int = 2
     builds: Optional[List[str]] = None
     xfail: List[str] = field(default_factory=list)
+    xfail_tests: Dict[str, List[str]] = field(default_factory=dict)
     expect: Dict[str, str] = field(default_factory=dict)
     expect_log: List[Tuple[str, str]] = field(default_factory=list)
     compare_builds: Optional[str] = None
@@ -138,6 +141,10 @@ def parse(path: str) -> Directives:
                 d.builds = words
             elif key == "xfail":
                 d.xfail = words
+            elif key == "xfail-test":
+                if len(words) < 2:
+                    raise DirectiveError("%s: xfail-test TEST BUILD..." % where)
+                d.xfail_tests[words[0]] = words[1:]
             elif key == "expect":
                 if len(words) != 2 or words[1] not in STATUSES:
                     raise DirectiveError("%s: expect TEST STATUS (STATUS one of %s)"
@@ -187,6 +194,8 @@ def shell(d: Directives) -> str:
         "CFG_GIC=%d" % d.gic,
         "CFG_BUILDS=%s" % q("c rust" if d.builds is None else " ".join(d.builds)),
         "CFG_XFAIL=%s" % q(" ".join(d.xfail)),
+        "declare -gA CFG_XFAIL_TEST=(%s)" % " ".join("[%s]=%s" % (q(k), q(" ".join(v)))
+                                                     for k, v in d.xfail_tests.items()),
         "CFG_COMPARE=%s" % q(d.compare_builds or ""),
         "CFG_LAX=%s" % ("yes" if d.lax else ""),
         "CFG_ICOUNT=%s" % ("yes" if d.icount else ""),

@@ -5,7 +5,8 @@
 //! - the survivor's end of the static channel becomes UNBOUND for the dead domain (C's
 //!   evtchn_close on the victim's port), and a send on it is silently dropped (0);
 //! - a send to the dead domain: V4V -ECONNREFUSED, Argo -ESRCH (docs/v4v.md);
-//! - the survivor's own ring stays registered until it unregisters it;
+//! - the survivor's own ring for the dead partner: V4V keeps it until the survivor
+//!   unregisters it; Argo removes it with the partner (unregister: -ENOENT);
 //! - the shared memory keeps what the victim wrote and stays usable;
 //! - at least the victim's pages come back to Xen's free pool, and the victim leaves the
 //!   domain list.
@@ -80,7 +81,7 @@ pub fn destroy(env: &Env<'_>) {
     };
     let virq_port = ev::bind_virq(virq::DOM_EXC, 0).ok();
     println!("destroying d{victim} ({} pages)", info.tot_pages);
-    if !super::evtchn::destroy_and_account(victim, info.tot_pages, virq_port) {
+    if !super::evtchn::destroy_reclaim(victim, info.tot_pages, virq_port) {
         return;
     }
     // Our control channel to the victim lost its peer.
@@ -88,8 +89,12 @@ pub fn destroy(env: &Env<'_>) {
         Ok(st) if st.status == evtchnstat::UNBOUND && st.remote_dom() == victim => {}
         other => xtf_failure!("our port to the victim: {other:?}, want UNBOUND for d{victim}"),
     }
+    // The survivor checks what it sees while we wait for the victim to leave the list.
     if let Err(e) = ev::send(sport) {
         xtf_failure!("signalling the survivor: {e:?}");
+        return;
+    }
+    if !super::evtchn::wait_gone(victim) {
         return;
     }
     xtf_success!("d{victim} destroyed, its pages back");
@@ -132,7 +137,15 @@ pub fn victim(env: &Env<'_>) {
     }
 }
 
-fn survivor_with<P: Proto>(env: &Env<'_>, dead_send: Option<Errno>) {
+/// `dead_send`: what a send to the destroyed domain returns (None: no ring at all);
+/// `unregister_after`: what unregistering our ring for it returns then — V4V's teardown
+/// touches only the dying domain's own rings (Ok), Argo's also removes every ring another
+/// domain registered for it as partner (argo_destroy's partner_rings_remove: ENOENT).
+fn survivor_with<P: Proto>(
+    env: &Env<'_>,
+    dead_send: Option<Errno>,
+    unregister_after: Option<Errno>,
+) {
     let (Some(victim), Some(port)) =
         (domid_arg(env, "victim"), env.arg("port").and_then(|v| v.parse::<u32>().ok()))
     else {
@@ -195,8 +208,12 @@ fn survivor_with<P: Proto>(env: &Env<'_>, dead_send: Option<Errno>) {
                 xtf_failure!("{} send to the dead domain: {other:?}, want {dead_send:?}", P::NAME)
             }
         }
-        if let Err(e) = ring.unregister() {
-            xtf_failure!("unregistering our ring for the dead partner: {e:?}");
+        match (ring.unregister(), unregister_after) {
+            (Ok(()), None) => {}
+            (Err(e), Some(want)) if e == want => {}
+            (got, want) => xtf_failure!(
+                "unregistering our ring for the dead partner: {got:?}, want {want:?} (None: Ok)"
+            ),
         }
     }
     // The shared memory is still there and still ours to use.
@@ -217,9 +234,9 @@ fn survivor_with<P: Proto>(env: &Env<'_>, dead_send: Option<Errno>) {
 /// The domU that outlives the victim: checks what it sees of it before and after.
 pub fn survivor(env: &Env<'_>) {
     match env.arg("ring") {
-        Some("v4v") => survivor_with::<V4v>(env, Some(Errno::ECONNREFUSED)),
-        Some("argo") => survivor_with::<Argo>(env, Some(Errno::ESRCH)),
-        Some("none") => survivor_with::<Argo>(env, None),
+        Some("v4v") => survivor_with::<V4v>(env, Some(Errno::ECONNREFUSED), None),
+        Some("argo") => survivor_with::<Argo>(env, Some(Errno::ESRCH), Some(Errno::ENOENT)),
+        Some("none") => survivor_with::<Argo>(env, None, None),
         _ => xtf_error!("needs ring=v4v|argo|none"),
     }
 }

@@ -183,15 +183,17 @@ pub fn virq_dom_exc(env: &Env<'_>) {
         xtf_failure!("d{peer} flags {:#x}: want shut down with reason poweroff (0)", info.flags);
     }
     println!("d{peer} is down: {} pages", info.tot_pages);
-    destroy_and_account(peer, info.tot_pages, Some(port));
+    if destroy_reclaim(peer, info.tot_pages, Some(port)) {
+        wait_gone(peer);
+    }
     expect_err("destroy(d0 itself)", control::destroy(DOM0), Errno::EINVAL);
     xtf_success!();
 }
 
-/// Destroys `domid`, waits for it to leave the domain list, and checks that at least `pages`
-/// pages came back to Xen's free pool (XEN_SYSCTL_physinfo) and, with `virq_port`, that
-/// VIRQ_DOM_EXC came. Returns whether all held.
-pub fn destroy_and_account(domid: DomId, pages: u64, virq_port: Option<u32>) -> bool {
+/// Destroys `domid` and checks that at least `pages` pages came back to Xen's free pool
+/// (XEN_SYSCTL_physinfo) and, with `virq_port`, that VIRQ_DOM_EXC came. Returns whether the
+/// destroy succeeded.
+pub fn destroy_reclaim(domid: DomId, pages: u64, virq_port: Option<u32>) -> bool {
     let Some(before) = expect_ok("physinfo", control::physinfo()) else {
         return false;
     };
@@ -201,21 +203,13 @@ pub fn destroy_and_account(domid: DomId, pages: u64, virq_port: Option<u32>) -> 
     if expect_ok("destroydomain", control::destroy(domid)).is_none() {
         return false;
     }
-    let mut ok = true;
     if let Some(p) = virq_port {
         if !wait_event(p, 10) {
             xtf_failure!("no VIRQ_DOM_EXC after destroying d{domid}");
-            ok = false;
         }
     }
-    let gone = wait_for(30, || match control::getdomaininfo(domid) {
-        Ok(i) if i.domain == domid => None,
-        _ => Some(()),
-    });
-    if gone.is_none() {
-        xtf_failure!("d{domid} still listed 30 s after destroydomain");
-        return false;
-    }
+    // Xen has released the domain's memory when destroydomain returns (domain_kill ends
+    // with its relinquish_resources): the pages are back now.
     let Some(after) = expect_ok("physinfo", control::physinfo()) else {
         return false;
     };
@@ -226,7 +220,30 @@ pub fn destroy_and_account(domid: DomId, pages: u64, virq_port: Option<u32>) -> 
     );
     if after.free_pages < before.free_pages + pages {
         xtf_failure!("only {back} pages came back, d{domid} had {pages}");
-        ok = false;
+    }
+    true
+}
+
+/// Waits for destroyed `domid` to leave the domain list (when its last reference goes), then
+/// checks that a second destroy is ESRCH.
+pub fn wait_gone(domid: DomId) -> bool {
+    let mut ok = true;
+    let gone = wait_for(30, || match control::getdomaininfo(domid) {
+        Ok(i) if i.domain == domid => None,
+        _ => Some(()),
+    });
+    if gone.is_none() {
+        match control::getdomaininfo(domid) {
+            Ok(i) => xtf_failure!(
+                "d{domid} still listed 30 s after destroydomain: flags {:#x} tot_pages {} \
+                 shr_pages {}",
+                i.flags,
+                i.tot_pages,
+                i.shr_pages
+            ),
+            Err(e) => xtf_failure!("getdomaininfo(d{domid}): {e:?}"),
+        }
+        return false;
     }
     ok &= expect_err("destroy again", control::destroy(domid), Errno::ESRCH);
     ok
