@@ -163,12 +163,12 @@ pub fn virq_dom_exc(env: &Env<'_>) {
     let Some(port) = expect_ok("bind_virq(DOM_EXC)", ev::bind_virq(virq::DOM_EXC, 0)) else {
         return;
     };
-    // The peer may have gone down before we bound the VIRQ: look after the wait too.
+    // The peer may have gone down before we bound the VIRQ (no event then): look first.
     let down = || {
         matches!(control::getdomaininfo(peer),
             Ok(i) if i.domain == peer && i.flags & dominf::SHUTDOWN != 0)
     };
-    if !wait_event(port, 60) && !down() {
+    if !down() && !wait_event(port, 60) && !down() {
         xtf_failure!("no VIRQ_DOM_EXC and d{peer} not shut down");
         return;
     }
