@@ -12,6 +12,8 @@
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod bench;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
+mod dom0;
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod evtchn_irq;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod evtchn_ops;

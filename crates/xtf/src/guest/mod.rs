@@ -13,6 +13,7 @@
 pub mod argo;
 mod args;
 pub mod console;
+pub mod control;
 mod entry;
 pub mod evtchn;
 pub mod fifo;
