@@ -351,6 +351,16 @@ pub static TESTS: &[Test] = &[
         static_sig::static_shm,
     ),
     Test::new(
+        "shm-ext-regions",
+        "no /hypervisor extended region overlaps a /reserved-memory static shm region",
+        static_sig::shm_ext_regions,
+    ),
+    Test::new(
+        "shm-view",
+        "shm=GPA:SIZE:ID,... meet=GPA:first|second: static-shm, shm-ext-regions, and the peer's writes",
+        static_sig::shm_view,
+    ),
+    Test::new(
         "shm-producer",
         "shm-producer=GPA:PORT: write a block, signal PORT until acknowledged",
         static_sig::shm_producer,
