@@ -285,8 +285,9 @@ def _build_chosen(cfg: Config, loads: List[Load]) -> Node:
             shm = n.child("shared-mem@%s" % s.host_text)
             shm.set("compatible", "str", "xen,domain-shared-memory-v1")
             shm.set("xen,shm-id", "cells", [Cell(s.shm_id, "x")])
+            # The draft's cell order: host address, size, guest address.
             shm.set("xen,shared-mem", "cells",
-                    split64(s.host) + split64(s.guest) + split64(s.size))
+                    split64(s.host) + split64(s.size) + split64(s.guest))
             if s.role:
                 shm.set("role", "str", s.role)
         for ev in d.evtchns:

@@ -98,7 +98,11 @@ pub fn send(env: &Env<'_>, peer: DomId) -> bool {
             }
         }
     }
-    println!("sender:   V4V: {} lines answered, {} VIRQ_V4V taken", LINES.len(), virqs(&ctx.notifier));
+    println!(
+        "sender:   V4V: {} lines answered, {} VIRQ_V4V taken",
+        LINES.len(),
+        virqs(&ctx.notifier)
+    );
     true
 }
 
