@@ -753,6 +753,20 @@ fn fuzz_walk_to_the_last_word_is_a_damaged_tree() {
     assert!(errors.iter().any(|e| e.contains("damaged")), "{errors:?}");
 }
 
+/// Fuzz finding: a blob whose totalsize matches its length but is shorter than the FDT
+/// header. fdt-rs unwraps its header reads, so the reader must refuse such a blob first.
+#[test]
+fn fuzz_blob_shorter_than_the_header_is_refused() {
+    for len in (8..40).step_by(4) {
+        let mut words = vec![0u32; len / 4];
+        words[0] = u32::from_ne_bytes([0xd0, 0x0d, 0xfe, 0xed]);
+        words[1] = u32::from_ne_bytes((len as u32).to_be_bytes());
+        // SAFETY: u8 has no alignment or validity requirement; the slice covers `words`.
+        let bytes = unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), len) };
+        assert!(Fdt::new(bytes).is_err(), "{len}-byte blob accepted");
+    }
+}
+
 /// The check's messages for a fuzzer-found blob (copied to aligned storage as Xen has it).
 fn regression_errors(data: &[u8]) -> Vec<String> {
     let mut words = vec![0u32; data.len().div_ceil(4)];
