@@ -15,7 +15,7 @@ use core::sync::atomic::{AtomicU32, Ordering, fence};
 use xtf::abi::{
     DOMID_SELF, DomId, Errno, EvtchnAllocUnbound, EvtchnClose, EvtchnSend, EvtchnStatus, evtchnstat,
 };
-use xtf::guest::{hypercall, shared_info};
+use xtf::guest::{hypercall, shared_info, timer};
 use xtf::{Env, cmdline, println, xtf_error, xtf_failure, xtf_success};
 
 /// xtf's shared_info mapping (one per domain: a second XENMEM_add_to_physmap of it is EBUSY,
@@ -35,20 +35,6 @@ fn clear_pending(port: u32) -> Result<(), Errno> {
 
 fn send(port: u32) -> Result<(), Errno> {
     hypercall::event_channel_op(&mut EvtchnSend { port }).map(|_| ())
-}
-
-fn counter() -> u64 {
-    let v: u64;
-    // SAFETY: reading the virtual counter has no side effect.
-    unsafe { core::arch::asm!("mrs {v}, cntvct_el0", v = out(reg) v, options(nomem, nostack)) };
-    v
-}
-
-fn counter_hz() -> u64 {
-    let v: u64;
-    // SAFETY: reading the counter frequency has no side effect.
-    unsafe { core::arch::asm!("mrs {v}, cntfrq_el0", v = out(reg) v, options(nomem, nostack)) };
-    v.max(1)
 }
 
 /// Our domid: an unbound port for DOMID_SELF records the resolved remote domid.
@@ -138,8 +124,8 @@ pub fn static_evtchn(env: &Env<'_>) {
 /// pending by the static set-up (C binds the second end with the port pending) looks like an
 /// early ping and is harmless: the pinger only trusts an answer to a ping it sent.
 fn ping_pong(me: DomId, chans: &[Chan]) -> Result<(), &'static str> {
-    let hz = counter_hz();
-    let start = counter();
+    let hz = timer::frequency();
+    let start = timer::now();
     let deadline = start + 10 * hz;
     let retry = hz / 20;
     let mut sent_at = [0u64; MAX];
@@ -156,7 +142,7 @@ fn ping_pong(me: DomId, chans: &[Chan]) -> Result<(), &'static str> {
         sent_at[i] = 0;
     }
     loop {
-        let now = counter();
+        let now = timer::now();
         if now > deadline {
             return Err("timed out waiting for the peer");
         }
@@ -172,7 +158,7 @@ fn ping_pong(me: DomId, chans: &[Chan]) -> Result<(), &'static str> {
                 } else if sent_at[i] == 0 || now - sent_at[i] > retry {
                     clear_pending(c.local).map_err(|_| "shared_info")?;
                     send(c.local).map_err(|_| "EVTCHNOP_send failed")?;
-                    sent_at[i] = counter();
+                    sent_at[i] = timer::now();
                 }
             } else if pending {
                 clear_pending(c.local).map_err(|_| "shared_info")?;
@@ -431,16 +417,17 @@ pub fn shm_view(env: &Env<'_>) {
         // SAFETY: [gpa, gpa+size) is a shared region checked above (shm= names it), mapped
         // Normal in our identity map; both words are only accessed atomically, here and by
         // the peer domain.
-        let (token, answer) =
-            unsafe { (&*((gpa + 8) as *const AtomicU32), &*((gpa + 12) as *const AtomicU32)) };
+        let token = unsafe { &*((gpa + 8) as *const AtomicU32) };
+        // SAFETY: as for `token`: word 3 of the same region.
+        let answer = unsafe { &*((gpa + 12) as *const AtomicU32) };
         const TOKEN: u32 = 0x5eed_0001;
         const ANSWER: u32 = 0x5eed_0002;
-        let deadline = counter() + 20 * counter_hz();
+        let deadline = timer::now() + 20 * timer::frequency();
         if first {
             answer.store(0, Ordering::SeqCst);
             token.store(TOKEN, Ordering::SeqCst);
             while answer.load(Ordering::SeqCst) != ANSWER {
-                if counter() > deadline {
+                if timer::now() > deadline {
                     xtf_failure!("no answer at {gpa:#x}+12 from the peer within 20 s");
                     return;
                 }
@@ -449,7 +436,7 @@ pub fn shm_view(env: &Env<'_>) {
             token.store(0, Ordering::SeqCst);
         } else {
             while token.load(Ordering::SeqCst) != TOKEN {
-                if counter() > deadline {
+                if timer::now() > deadline {
                     xtf_failure!("no token at {gpa:#x}+8 from the peer within 20 s");
                     return;
                 }
@@ -509,11 +496,11 @@ pub fn shm_producer(env: &Env<'_>) {
     println!(
         "producer: wrote {WORDS} words (checksum {sum:#x}) at {gpa:#x}, signalling port {port}"
     );
-    let hz = counter_hz();
-    let deadline = counter() + 10 * hz;
+    let hz = timer::frequency();
+    let deadline = timer::now() + 10 * hz;
     let mut last = 0;
     loop {
-        let now = counter();
+        let now = timer::now();
         if now > deadline {
             xtf_failure!("producer: no acknowledgement from the consumer");
             return;
@@ -555,11 +542,11 @@ pub fn shm_consumer(env: &Env<'_>) {
         xtf_error!("consumer: cannot map shared_info");
         return;
     }
-    let hz = counter_hz();
-    let deadline = counter() + 10 * hz;
+    let hz = timer::frequency();
+    let deadline = timer::now() + 10 * hz;
     let mut events = 0u32;
     loop {
-        if counter() > deadline {
+        if timer::now() > deadline {
             xtf_failure!("consumer: no data signalled on port {port} ({events} events)");
             return;
         }
@@ -608,8 +595,8 @@ fn mailbox(gpa: u64) -> (&'static AtomicU32, &'static AtomicU32, &'static Atomic
 
 /// Waits (polling shared_info) until `port` is pending, then clears it. False on timeout.
 fn wait_event(port: u32, seconds: u64) -> bool {
-    let deadline = counter() + seconds * counter_hz();
-    while counter() < deadline {
+    let deadline = timer::now() + seconds * timer::frequency();
+    while timer::now() < deadline {
         if is_pending(port).unwrap_or(false) {
             let _ = clear_pending(port);
             return true;
@@ -642,9 +629,9 @@ pub fn demo_send(env: &Env<'_>) {
         seq.store(n, Ordering::Release);
         println!("sender:   -> message {n}: \"{line}\"");
         // Signal until acknowledged (the receiver may clear an early, stray event).
-        let deadline = counter() + 10 * counter_hz();
+        let deadline = timer::now() + 10 * timer::frequency();
         while ack.load(Ordering::Acquire) != n {
-            if counter() > deadline {
+            if timer::now() > deadline {
                 xtf_failure!("sender: message {n} not acknowledged");
                 return;
             }
@@ -681,9 +668,9 @@ pub fn demo_receive(env: &Env<'_>) {
     let _ = clear_pending(port); // the static set-up leaves the second end pending
     let mut buf = [0u8; 256];
     for n in 1..=DEMO_LINES.len() as u32 {
-        let deadline = counter() + 10 * counter_hz();
+        let deadline = timer::now() + 10 * timer::frequency();
         while seq.load(Ordering::Acquire) < n {
-            if counter() > deadline {
+            if timer::now() > deadline {
                 xtf_failure!("receiver: no message {n}");
                 return;
             }

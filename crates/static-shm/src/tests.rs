@@ -741,7 +741,7 @@ fn every_error_is_reported_not_just_the_first() {
     assert_eq!(errors(&dts).len(), 2);
 }
 
-/// Fuzz finding (issue 9, docs/fuzzing.md; fuzz/regressions/static_shm_dt/): a structure
+/// Fuzz finding (docs/fuzzing.md; fuzz/regressions/static_shm_dt/): a structure
 /// block whose token walk reaches the blob's last word. fdt-rs's token parser requires
 /// `off + 4 < len` (a debug assertion; release builds, like Xen's, only bounds-check the
 /// read): the reader must refuse the tree as damaged, never call the parser out of contract.
@@ -781,7 +781,7 @@ fn regression_errors(data: &[u8]) -> Vec<String> {
     }
 }
 
-/// Fuzz finding (issue 9; fuzz/regressions/static_shm_dt/guest-ram-end-overflow.dtb): a
+/// Fuzz finding (fuzz/regressions/static_shm_dt/guest-ram-end-overflow.dtb): a
 /// domain whose `memory` makes a guest RAM bank end past 2^64, and a shared region in it.
 /// The refusal's "end" was `base + size`: an overflow panic in debug builds, a wrapped
 /// address in the message in release ones. It must be refused, the end saturated.

@@ -17,35 +17,21 @@ pub mod destroy;
 pub mod evtchn;
 
 use xtf::abi::{DomId, Errno, EvtchnStatus, evtchnstat};
-use xtf::guest::{evtchn as ev, shared_info};
+use xtf::guest::{evtchn as ev, shared_info, timer};
 
 /// The port a domU's first `alloc_unbound` gets: its control channel to dom0.
 pub const CONTROL_PORT: u32 = 1;
 /// dom0's domid.
 pub const DOM0: DomId = 0;
 
-fn counter() -> u64 {
-    let v: u64;
-    // SAFETY: reading the virtual counter has no side effect.
-    unsafe { core::arch::asm!("mrs {v}, cntvct_el0", v = out(reg) v, options(nomem, nostack)) };
-    v
-}
-
-fn counter_hz() -> u64 {
-    let v: u64;
-    // SAFETY: reading the counter frequency has no side effect.
-    unsafe { core::arch::asm!("mrs {v}, cntfrq_el0", v = out(reg) v, options(nomem, nostack)) };
-    v.max(1)
-}
-
 /// Polls `f` (yielding between tries) until it returns `Some` or `seconds` pass.
 pub fn wait_for<T>(seconds: u64, mut f: impl FnMut() -> Option<T>) -> Option<T> {
-    let end = counter() + seconds * counter_hz();
+    let end = timer::now() + seconds * timer::frequency();
     loop {
         if let Some(v) = f() {
             return Some(v);
         }
-        if counter() > end {
+        if timer::now() > end {
             return None;
         }
         xtf::guest::hypercall::yield_now();

@@ -56,11 +56,13 @@ pub fn registered() -> Option<&'static [Test]> {
     if start % align_of::<Test>() != 0 || bytes % size_of::<Test>() != 0 {
         return None;
     }
+    let n = bytes / size_of::<Test>();
     // SAFETY: guest.ld keeps every input `.xtf_tests` section between the two symbols, and
     // only `register_test!` writes that section, each time one `static Test` (all of one
     // type, so of one size and alignment; checked above that the span is a whole, aligned
     // number of them). Statics live for the whole run and nothing writes them.
-    Some(unsafe { core::slice::from_raw_parts(start as *const Test, bytes / size_of::<Test>()) })
+    let tests = unsafe { core::slice::from_raw_parts(start as *const Test, n) };
+    Some(tests)
 }
 
 /// Called once by xtf's entry code, on the boot stack with the MMU on, with the DTB address
