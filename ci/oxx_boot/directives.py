@@ -9,6 +9,8 @@ ImageBuilder and options to our runners. Every directive, its value and its defa
   #@ builds B...               the builds it runs on (every build asked for); B also names
                                the development variants B-* (rust -> rust-evtchn)
   #@ xfail B...                expected to FAIL (FAILURE or a Xen crash) on those builds
+  #@ xfail-test TEST B...      the same for that one guest test only (the config's other
+                               tests must pass): a defect one domain reports
   #@ expect TEST STATUS        that guest must report exactly STATUS (tests of the runner)
   #@ expect-log B REGEX        a boot-log test on build B (repeatable; `!REGEX`: must not
                                match; grep -E syntax)
@@ -22,8 +24,10 @@ An unknown directive or a malformed value is an error naming the file and line: 
 not silently turn an option off.
 
 Command line (for the shell runner):
-  directives.py shell CFG     the options as shell assignments (eval them), plus TESTS=(...),
-                              the guest test each domU runs, in domain order
+  directives.py shell CFG     the options as shell assignments (eval them), plus
+                              CFG_TESTS=(...), the guest test each domain runs (dom0's,
+                              from DOM0_CMD, first when DOM0_KERNEL is set; then each
+                              domU's in domain order) and CFG_DOMIDS=(...), their domids
 """
 
 import re
@@ -45,6 +49,7 @@ class Directives:
     gic: int = 2
     builds: Optional[List[str]] = None
     xfail: List[str] = field(default_factory=list)
+    xfail_tests: Dict[str, List[str]] = field(default_factory=dict)
     expect: Dict[str, str] = field(default_factory=dict)
     expect_log: List[Tuple[str, str]] = field(default_factory=list)
     compare_builds: Optional[str] = None
@@ -53,6 +58,7 @@ class Directives:
     fuzz_trace: bool = False
     boots: Optional[int] = None
     tests: List[str] = field(default_factory=list)
+    domids: List[int] = field(default_factory=list)     # tests[i] runs in domids[i]
 
     def names_variant(self, builds: Optional[List[str]], variant: str) -> bool:
         return names_variant(builds, variant)
@@ -94,6 +100,8 @@ def parse(path: str) -> Directives:
     d = Directives(path)
     cmds: Dict[int, str] = {}
     ndomus = 0
+    dom0_cmd: Optional[str] = None
+    has_dom0 = False
     with open(path) as f:
         lines = f.read().splitlines()
     for no, line in enumerate(lines, 1):
@@ -101,6 +109,12 @@ def parse(path: str) -> Directives:
         m = re.match(r'\s*DOMU_CMD\[(\d+)\]\s*=\s*"([^"]*)"', line)
         if m:
             cmds[int(m.group(1))] = m.group(2)
+        m = re.match(r'\s*DOM0_CMD\s*=\s*"([^"]*)"', line)
+        if m:
+            dom0_cmd = m.group(1)
+        m = re.match(r'\s*DOM0_KERNEL\s*=\s*"?([^"\s]*)', line)
+        if m:
+            has_dom0 = bool(m.group(1))
         m = re.match(r'\s*NUM_DOMUS\s*=\s*"?(\d+)"?', line)
         if m:
             ndomus = int(m.group(1))
@@ -127,6 +141,10 @@ def parse(path: str) -> Directives:
                 d.builds = words
             elif key == "xfail":
                 d.xfail = words
+            elif key == "xfail-test":
+                if len(words) < 2:
+                    raise DirectiveError("%s: xfail-test TEST BUILD..." % where)
+                d.xfail_tests[words[0]] = words[1:]
             elif key == "expect":
                 if len(words) != 2 or words[1] not in STATUSES:
                     raise DirectiveError("%s: expect TEST STATUS (STATUS one of %s)"
@@ -154,13 +172,17 @@ def parse(path: str) -> Directives:
                                      "directives.py)" % (where, key))
         except ValueError:
             raise DirectiveError("%s: `#@ %s` takes a number, not %r" % (where, key, val))
-    # The guest test each domU runs, in domain order (domids 1..N); repeats numbered #2, #3.
+    # The guest test each domain runs: dom0 (domid 0) first when the config has one, then
+    # the domUs in domain order (domids 1..N); repeats numbered #2, #3.
     seen: Dict[str, int] = {}
-    for i in range(ndomus):
-        t = re.search(r"(?:^|\s)test=(\S+)", cmds.get(i, ""))
+    doms = [(0, dom0_cmd or "")] if has_dom0 else []
+    doms += [(i + 1, cmds.get(i, "")) for i in range(ndomus)]
+    for domid, cmd in doms:
+        t = re.search(r"(?:^|\s)test=(\S+)", cmd)
         name = t.group(1) if t else "(none)"
         seen[name] = seen.get(name, 0) + 1
         d.tests.append(name if seen[name] == 1 else "%s#%d" % (name, seen[name]))
+        d.domids.append(domid)
     return d
 
 
@@ -172,12 +194,15 @@ def shell(d: Directives) -> str:
         "CFG_GIC=%d" % d.gic,
         "CFG_BUILDS=%s" % q("c rust" if d.builds is None else " ".join(d.builds)),
         "CFG_XFAIL=%s" % q(" ".join(d.xfail)),
+        "declare -gA CFG_XFAIL_TEST=(%s)" % " ".join("[%s]=%s" % (q(k), q(" ".join(v)))
+                                                     for k, v in d.xfail_tests.items()),
         "CFG_COMPARE=%s" % q(d.compare_builds or ""),
         "CFG_LAX=%s" % ("yes" if d.lax else ""),
         "CFG_ICOUNT=%s" % ("yes" if d.icount else ""),
         "CFG_FUZZ_TRACE=%s" % ("yes" if d.fuzz_trace else ""),
         "CFG_LOG_TEST=%s" % ("yes" if d.is_log_test else ""),
         "CFG_TESTS=(%s)" % " ".join(q(t) for t in d.tests),
+        "CFG_DOMIDS=(%s)" % " ".join(str(i) for i in d.domids),
         "declare -gA CFG_EXPECT=(%s)" % " ".join("[%s]=%s" % (q(k), q(v))
                                                  for k, v in d.expect.items()),
         "CFG_EXPECT_LOG_BUILDS=(%s)" % " ".join(q(b) for b, _ in d.expect_log),
