@@ -16,6 +16,7 @@ pub struct DomainRef {
 
 impl DomainRef {
     /// `rcu_lock_domain_by_id(id)`: `ESRCH` when no such domain exists (what C returns).
+    #[inline]
     pub fn lookup(id: u16) -> Result<Self, Errno> {
         // SAFETY: rcu_lock_domain_by_id accepts any domid and returns NULL or a domain whose
         // RCU read lock is held until rcu_unlock_domain.
@@ -57,18 +58,29 @@ impl DomainRef {
     ///
     /// # Safety
     /// `d` is NULL or a domain RCU-locked by this CPU, the lock handed over to the DomainRef.
+    #[inline(always)]
     pub(crate) unsafe fn from_locked(d: *mut b::domain) -> Option<Self> {
         // INVARIANT: `d` is RCU-locked (the caller's guarantee).
         NonNull::new(d).map(|d| Self { d })
     }
 
     /// The raw pointer, for passing back to Xen C.
+    #[inline]
     pub fn as_ptr(&self) -> *mut b::domain {
         self.d.as_ptr()
+    }
+
+    /// The domain pointer, known non-NULL (for the glue's event channel handles).
+    #[cfg(feature = "evtchn")]
+    #[inline(always)]
+    pub(crate) fn non_null(&self) -> NonNull<b::domain> {
+        self.d
     }
 }
 
 impl Drop for DomainRef {
+    // Inlined where the reference ends, as C's rcu_unlock_domain() is a static inline.
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: `self.d` was RCU-locked by lookup() and is unlocked exactly once, here.
         unsafe { b::oxx_rcu_unlock_domain(self.d.as_ptr()) }

@@ -431,41 +431,49 @@ impl Dom {
     // ---- through d->evtchn_port_ops, as event.h's inlines (for tables that are not ours) ----
 
     /// event.h's `evtchn_port_init()`.
+    #[inline]
     pub fn c_port_init(self, c: Chan) {
         // SAFETY: live domain and channel (invariants 1, 2).
         unsafe { b::oxx_evtchn_port_init(self.ptr(), c.raw()) }
     }
     /// event.h's `evtchn_port_set_pending()`.
+    #[inline]
     pub fn c_set_pending(self, vcpu: u32, c: Chan) {
         // SAFETY: live domain and channel; the helper checks nothing more than C's inline.
         unsafe { b::oxx_evtchn_port_set_pending(self.ptr(), vcpu, c.raw()) }
     }
     /// event.h's `evtchn_port_clear_pending()`.
+    #[inline]
     pub fn c_clear_pending(self, c: Chan) {
         // SAFETY: live domain and channel.
         unsafe { b::oxx_evtchn_port_clear_pending(self.ptr(), c.raw()) }
     }
     /// event.h's `evtchn_port_unmask()`.
+    #[inline]
     pub fn c_unmask(self, c: Chan) {
         // SAFETY: live domain and channel.
         unsafe { b::oxx_evtchn_port_unmask(self.ptr(), c.raw()) }
     }
     /// event.h's `evtchn_is_busy()`.
+    #[inline]
     pub fn c_is_busy(self, c: Chan) -> bool {
         // SAFETY: live domain and channel.
         unsafe { b::oxx_evtchn_is_busy(self.ptr(), c.raw()) }
     }
     /// event.h's `evtchn_port_set_priority()`.
+    #[inline]
     pub fn c_set_priority(self, c: Chan, prio: u32) -> Result<(), Errno> {
         // SAFETY: live domain and channel.
         errno(unsafe { b::oxx_evtchn_port_set_priority(self.ptr(), c.raw(), prio) })
     }
     /// event.h's `evtchn_is_pending()`.
+    #[inline]
     pub fn c_is_pending(self, c: Chan) -> bool {
         // SAFETY: live domain and channel; read-only.
         unsafe { b::oxx_evtchn_is_pending(self.ptr(), c.raw()) }
     }
     /// event.h's `evtchn_is_masked()`.
+    #[inline]
     pub fn c_is_masked(self, c: Chan) -> bool {
         // SAFETY: live domain and channel; read-only.
         unsafe { b::oxx_evtchn_is_masked(self.ptr(), c.raw()) }
@@ -615,6 +623,7 @@ pub const EVTCHN_2L_NR_CHANNELS: u32 = BITS_PER_EVTCHN_WORD * BITS_PER_EVTCHN_WO
 impl DomainRef {
     /// `rcu_lock_domain_by_any_id(id)` (DOMID_SELF is the caller's domain); `None` when no
     /// such domain exists.
+    #[inline]
     pub fn lookup_any(id: DomId) -> Option<Self> {
         // SAFETY: any domid is accepted; NULL or an RCU-locked domain comes back.
         let d = unsafe { b::oxx_rcu_lock_domain_by_any_id(id) };
@@ -623,6 +632,7 @@ impl DomainRef {
     }
 
     /// `rcu_lock_domain(d)`: keep `d` as [`DomainRef::lookup`] does.
+    #[inline]
     pub fn hold(d: Dom) -> Self {
         // SAFETY: d is live (invariant 1); rcu_lock_domain pairs with DomainRef's drop.
         unsafe { b::oxx_rcu_lock_domain(d.ptr()) };
@@ -633,7 +643,7 @@ impl DomainRef {
     /// The domain as an event channel handle, live while this reference is.
     #[inline(always)]
     pub fn dom(&self) -> Dom {
-        Dom(NonNull::new(self.as_ptr()).unwrap_or_else(|| unreachable!()))
+        Dom(self.non_null())
     }
 }
 

@@ -186,6 +186,7 @@ pub fn word(d: Dom, port: Port) -> Option<EventWord> {
 
 /// C's `setup_control_block()`: `v->evtchn_fifo`, zeroed, queue `i` of priority `i`.
 /// `ENOMEM`. The caller holds the event lock.
+#[inline]
 pub fn alloc_vcpu(v: Vcpu) -> Result<(), Errno> {
     let size = core::mem::size_of::<FifoVcpu>();
     // SAFETY: plain allocation; NULL handled.
@@ -216,6 +217,7 @@ pub fn alloc_vcpu(v: Vcpu) -> Result<(), Errno> {
 /// publishes the queue heads, then the block. `EINVAL` without FIFO state or with a block
 /// already mapped; the mapping's errors. The caller checked `offset` (8-aligned, and the
 /// block inside the page) and holds the event lock.
+#[inline]
 pub fn map_control_block(v: Vcpu, gfn: u64, offset: u32) -> Result<(), Errno> {
     let Some(fv) = vcpu_state(v) else { return Err(Errno::EINVAL) };
     if fv.has_control_block() || offset > PAGE_SIZE - CONTROL_BLOCK_SIZE {
@@ -256,6 +258,7 @@ pub fn alloc_domain(d: Dom) -> Result<(), Errno> {
 /// C's `add_page_to_event_array()`: maps `gfn` as the next event array page and publishes it
 /// before the larger count. Returns the ports it adds. `EOPNOTSUPP` without FIFO state,
 /// `ENOSPC` when the array is full, the mapping's errors. Event lock held.
+#[inline]
 pub fn add_page(d: Dom, gfn: u64) -> Result<core::ops::Range<Port>, Errno> {
     let f = domain_state(d).ok_or(Errno::EOPNOTSUPP)?;
     let first = f.num_evtchns.load(Ordering::Relaxed);

@@ -281,6 +281,7 @@ pub struct XenEnv;
 pub struct DomainLock(DomainRef, Dom);
 
 impl DomainLock {
+    #[inline(always)]
     fn new(r: DomainRef) -> Self {
         let d = r.dom();
         DomainLock(r, d)
@@ -289,6 +290,7 @@ impl DomainLock {
 
 impl core::ops::Deref for DomainLock {
     type Target = Dom;
+    #[inline(always)]
     fn deref(&self) -> &Dom {
         &self.1
     }
@@ -302,9 +304,11 @@ impl Env for XenEnv {
     fn current(&self) -> Dom {
         Dom::current()
     }
+    #[inline]
     fn lookup(&self, id: DomId) -> Option<DomainLock> {
         DomainRef::lookup_any(id).map(DomainLock::new)
     }
+    #[inline]
     fn hold(&self, d: Dom) -> DomainRef {
         DomainRef::hold(d)
     }
