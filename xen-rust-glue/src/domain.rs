@@ -9,7 +9,9 @@ use crate::errno::Errno;
 use core::ffi::c_void;
 use core::ptr::NonNull;
 
-/// A domain kept alive by an RCU read lock; unlocked on drop.
+/// A domain kept alive by an RCU read lock; unlocked on drop. One pointer (transparent), so
+/// that the event channel handle can borrow it as its own (`DomainRef::as_dom`).
+#[repr(transparent)]
 pub struct DomainRef {
     d: NonNull<b::domain>,
 }

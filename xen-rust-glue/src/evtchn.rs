@@ -121,6 +121,7 @@ impl VcpuPtr {
 
 /// A domain (C: `struct domain *`); see the module's invariant 1.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(transparent)]
 pub struct Dom(NonNull<b::domain>);
 
 // SAFETY: a handle to a Xen object that every pCPU may use (under Xen's own locking).
@@ -644,6 +645,15 @@ impl DomainRef {
     #[inline(always)]
     pub fn dom(&self) -> Dom {
         Dom(self.non_null())
+    }
+
+    /// [`DomainRef::dom`] borrowed from the reference itself (no second copy of the pointer
+    /// to keep alongside it).
+    #[inline(always)]
+    pub fn as_dom(&self) -> &Dom {
+        // SAFETY: DomainRef and Dom are both #[repr(transparent)] over NonNull<b::domain>,
+        // so the reference reads as a Dom; the domain is live while `self` is (invariant 1).
+        unsafe { &*(self as *const DomainRef).cast::<Dom>() }
     }
 }
 

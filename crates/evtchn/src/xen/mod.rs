@@ -278,13 +278,12 @@ impl TwoLevelBits for Xen2L {
 pub struct XenEnv;
 
 /// An RCU reference to a domain ([`DomainRef`]) as the handle it keeps alive.
-pub struct DomainLock(DomainRef, Dom);
+pub struct DomainLock(DomainRef);
 
 impl DomainLock {
     #[inline(always)]
     fn new(r: DomainRef) -> Self {
-        let d = r.dom();
-        DomainLock(r, d)
+        DomainLock(r)
     }
 }
 
@@ -292,7 +291,7 @@ impl core::ops::Deref for DomainLock {
     type Target = Dom;
     #[inline(always)]
     fn deref(&self) -> &Dom {
-        &self.1
+        self.0.as_dom()
     }
 }
 
