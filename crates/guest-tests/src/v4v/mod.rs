@@ -70,6 +70,16 @@ pub trait Proto: 'static {
         bufs: &[&[u8]],
         proto: u32,
     ) -> Result<u64, Errno>;
+    /// sendv of `bufs` (at most [`MAXIOV`] + 1) with `niov` as the iov count Xen is given
+    /// (above [`MAXIOV`] only where Xen must refuse before reading the array).
+    fn sendv_niov(
+        dst: DomId,
+        port: u32,
+        src_port: u32,
+        bufs: &[&[u8]],
+        niov: u64,
+        proto: u32,
+    ) -> Result<u64, Errno>;
     fn notify_null() -> Result<(), Errno>;
     /// notify with one entry for `dst`:`port` asking for `space`: (flags, max_message_size).
     fn query(dst: DomId, port: u32, space: u32) -> Result<(u16, u32), Errno>;
@@ -77,6 +87,10 @@ pub trait Proto: 'static {
 
 pub struct V4v;
 pub struct Argo;
+
+/// Most iovs one sendv takes: V4V_MAXIOV and XEN_ARGO_MAXIOV, both 8.
+pub const MAXIOV: usize = 8;
+const _: () = assert!(abi::v4v::MAXIOV as usize == MAXIOV && abi::argo::MAXIOV as usize == MAXIOV);
 
 impl ProtoRing for v4v::Ring {
     fn register(&self) -> Result<(), Errno> {
@@ -130,6 +144,22 @@ impl Proto for V4v {
         }
         v4v::sendv(&addr, &iovs[..bufs.len().min(8)], proto)
     }
+    fn sendv_niov(
+        dst: DomId,
+        port: u32,
+        src_port: u32,
+        bufs: &[&[u8]],
+        niov: u64,
+        proto: u32,
+    ) -> Result<u64, Errno> {
+        let addr = v4v::send_addr(dst, port, src_port);
+        let mut iovs = [abi::v4v::Iov::default(); MAXIOV + 1];
+        let n = bufs.len().min(iovs.len());
+        for (slot, b) in iovs.iter_mut().zip(&bufs[..n]) {
+            *slot = v4v::iov(b);
+        }
+        v4v::sendv_n(&addr, &iovs[..n], niov, proto)
+    }
     fn notify_null() -> Result<(), Errno> {
         v4v::notify_null()
     }
@@ -166,6 +196,22 @@ impl Proto for Argo {
             iovs[i] = argo::iov(b);
         }
         argo::sendv(&addr, &iovs[..bufs.len().min(8)], proto)
+    }
+    fn sendv_niov(
+        dst: DomId,
+        port: u32,
+        src_port: u32,
+        bufs: &[&[u8]],
+        niov: u64,
+        proto: u32,
+    ) -> Result<u64, Errno> {
+        let addr = argo::send_addr(dst, port, src_port);
+        let mut iovs = [abi::argo::Iov::default(); MAXIOV + 1];
+        let n = bufs.len().min(iovs.len());
+        for (slot, b) in iovs.iter_mut().zip(&bufs[..n]) {
+            *slot = argo::iov(b);
+        }
+        argo::sendv_n(&addr, &iovs[..n], niov, proto)
     }
     fn notify_null() -> Result<(), Errno> {
         argo::notify_null()
