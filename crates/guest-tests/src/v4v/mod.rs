@@ -234,7 +234,12 @@ pub struct Ctx {
 /// Upcalls on `vcpus` vCPUs (2-level), the ring arena checked, the protocol probed
 /// (notify(NULL) must succeed), its VIRQ bound on vCPU 0. Reports and returns `None` on error.
 pub fn setup<P: Proto>(env: &Env<'_>, vcpus: usize) -> Option<Ctx> {
-    if let Err(e) = upcall::start(env, Config::new(vcpus, Abi::TwoLevel)) {
+    setup_with::<P>(env, Config::new(vcpus, Abi::TwoLevel))
+}
+
+/// [`setup`] with the upcall configuration `cfg` (e.g. another watchdog for a long test).
+pub fn setup_with<P: Proto>(env: &Env<'_>, cfg: Config) -> Option<Ctx> {
+    if let Err(e) = upcall::start(env, cfg) {
         xtf_error!("set-up: {e}");
         return None;
     }
