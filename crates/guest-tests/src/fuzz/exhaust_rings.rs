@@ -71,14 +71,14 @@ const fn pack(port: u32, pages: u32) -> u64 {
     (port as u64) << 32 | pages as u64
 }
 
-/// vCPU 1's scratch pages for hand registrations.
+/// vCPU 1's scratch pages for hand registrations. [`exhauster`] stores the address of its
+/// vCPU 1 `Scratch` before it first starts vCPU 1 and keeps that value alive, never moved or
+/// changed, until after the last `smp::finish(1)`; vCPU 1 runs only between a `start_on` and
+/// its `finish`. `Scratch` holds page addresses only (its pages are written through raw
+/// pointers), so a shared reference on vCPU 1 beside vCPU 0's is fine.
 fn scratch1<'a>() -> &'a Scratch {
     let p = SCRATCH1.load(Ordering::Acquire) as *const Scratch;
-    // SAFETY: [`exhauster`] stores the address of its vCPU 1 `Scratch` before it first starts
-    // vCPU 1 and keeps that value alive, never moved or changed, until after the last
-    // `smp::finish(1)`; vCPU 1 runs only between a `start_on` and its `finish`. `Scratch`
-    // holds page addresses only (the pages are written through raw pointers), so a shared
-    // reference on vCPU 1 beside vCPU 0's is fine.
+    // SAFETY: `p` is the live, unchanging vCPU 1 `Scratch` of `exhauster` (see above).
     unsafe { &*p }
 }
 
