@@ -15,6 +15,7 @@
 
 pub mod destroy;
 pub mod evtchn;
+pub mod owner;
 
 use xtf::abi::{DomId, Errno, EvtchnStatus, evtchnstat};
 use xtf::guest::{evtchn as ev, shared_info, timer};
