@@ -13,6 +13,7 @@
 //! Owns: the dom0 suite's test bodies. Trusts: xtf. Does not trust: Xen — every hypercall
 //! result is checked against C's.
 
+pub mod chaos;
 pub mod destroy;
 pub mod evtchn;
 pub mod owner;
