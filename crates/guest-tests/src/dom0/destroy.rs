@@ -107,6 +107,10 @@ fn victim_with<P: Proto>(env: &Env<'_>, with_ring: bool) {
         return xtf_error!("needs survivor=D [shm=GPA]");
     };
     let shm = hex_arg(env, "shm");
+    // Mark first: the survivor may look for the mark as soon as our ring accepts its send.
+    if let Some(gpa) = shm {
+        shm_word(gpa).store(VICTIM_MARK, Ordering::Release);
+    }
     let ring = if with_ring { P::ring(RING_LEN, VICTIM_RING_PORT, survivor) } else { None };
     if with_ring {
         let Some(r) = &ring else {
@@ -115,9 +119,6 @@ fn victim_with<P: Proto>(env: &Env<'_>, with_ring: bool) {
         if let Err(e) = r.register() {
             return xtf_failure!("{} register: {e:?}", P::NAME);
         }
-    }
-    if let Some(gpa) = shm {
-        shm_word(gpa).store(VICTIM_MARK, Ordering::Release);
     }
     if let Err(e) = open_control() {
         return xtf_error!("control port: {e:?}");
@@ -188,8 +189,13 @@ fn survivor_with<P: Proto>(
     if ring.is_some() && sent.is_none() {
         return xtf_failure!("{} send to the victim never succeeded", P::NAME);
     }
-    if shm.is_some_and(|gpa| shm_word(gpa).load(Ordering::Acquire) != VICTIM_MARK) {
-        xtf_failure!("the victim's mark is not in the shared memory");
+    // The victim runs on its own vCPU and may not have reached its store yet (without a
+    // ring nothing orders the two), so wait for the mark rather than read it once.
+    if let Some(gpa) = shm {
+        let w = shm_word(gpa);
+        if wait_for(60, || (w.load(Ordering::Acquire) == VICTIM_MARK).then_some(())).is_none() {
+            return xtf_failure!("the victim's mark is not in the shared memory");
+        }
     }
     // Tell dom0: a second port unbound for it is the "sent" mark dom0 polls for.
     match ev::alloc_unbound(DOMID_SELF, super::DOM0) {
