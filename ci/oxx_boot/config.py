@@ -38,9 +38,9 @@ ARRAY_VARS = (
     # Ours: `role` on DOMU_SHARED_MEM's node, the design-draft shm binding (u32 shm-id),
     # raw DTS inside domU<n> (negative tests, dtb mode only).
     "DOMU_SHARED_MEM_ROLE", "DOMU_SHARED_MEM_DRAFT", "DOMU_EXTRA_DTS",
-    # Ours: `xen,max-evtchn-port` (patches/0003) on domU<n>.
+    # Ours: `xen,max-evtchn-port` (patches/4.17/0003) on domU<n>.
     "DOMU_MAX_EVTCHN_PORT",
-    # Ours: `xen,v4v-max-ring-pages` (patches/0022) on domU<n>.
+    # Ours: `xen,v4v-max-ring-pages` (patches/4.17/0022) on domU<n>.
     "DOMU_V4V_MAX_RING_PAGES",
 )
 # ImageBuilder variables this tool deliberately does not implement (rejected with a

@@ -18,12 +18,22 @@ ImageBuilder and options to our runners. Every directive, its value and its defa
   #@ fuzz-trace yes            trace the first divergence (ci/fuzz-diverge)
   #@ boots N                   ci/bench: boots per op config (its default)
 
+A build B in `builds`, `xfail` and `expect-log` may name a Xen version, B@V (V a row of
+ci/xen-versions): it then counts only when the runners work on Xen V (`--xen-version V`), and B
+alone counts on every version. So a difference of one release's C from another's is recorded
+where the test is, e.g. `#@ xfail c@4.17` (C 4.17.5 crashes; 4.22's C has the fix), or
+`#@ expect-log c@4.22 REGEX` next to `#@ expect-log c@4.17 REGEX` when the two releases refuse a
+config with other words. parse() resolves them for one version: what it returns names plain
+builds only.
+
 An unknown directive or a malformed value is an error naming the file and line: a typo must
 not silently turn an option off.
 
 Command line (for the shell runner):
-  directives.py shell CFG     the options as shell assignments (eval them), plus TESTS=(...),
-                              the guest test each domU runs, in domain order
+  directives.py shell CFG [VERSION]
+                              the options for Xen VERSION (default: OXX_XEN_VERSION, else the
+                              first of ci/xen-versions) as shell assignments (eval them), plus
+                              TESTS=(...), the guest test each domU runs, in domain order
 """
 
 import re
@@ -31,6 +41,11 @@ import shlex
 import sys
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
+
+try:
+    from . import xen_version as _xen_version
+except ImportError:             # run as a script
+    import xen_version as _xen_version  # type: ignore
 
 
 class DirectiveError(Exception):
@@ -90,7 +105,31 @@ def _yes(v: str, where: str) -> bool:
     return True
 
 
-def parse(path: str) -> Directives:
+def _build_for(word: str, version: str, where: str) -> Optional[str]:
+    """B@V -> B on version V, None on another; B -> B."""
+    if "@" not in word:
+        return word
+    build, _, v = word.partition("@")
+    known = _xen_version.names()
+    if not build or v not in known:
+        raise DirectiveError("%s: %r: a build names a Xen version as B@V, V one of %s"
+                             % (where, word, ", ".join(known)))
+    return build if v == version else None
+
+
+def _builds_for(words: List[str], version: str, where: str) -> List[str]:
+    out = []
+    for w in words:
+        b = _build_for(w, version, where)
+        if b is not None:
+            out.append(b)
+    return out
+
+
+def parse(path: str, version: Optional[str] = None) -> Directives:
+    """The directives of a config as they apply to Xen `version` (default: OXX_XEN_VERSION,
+    else the first of ci/xen-versions)."""
+    version = _xen_version.get(version).name
     d = Directives(path)
     cmds: Dict[int, str] = {}
     ndomus = 0
@@ -124,9 +163,9 @@ def parse(path: str) -> Directives:
                     raise DirectiveError("%s: gic is 2 or 3, not %r" % (where, val))
                 d.gic = int(val)
             elif key == "builds":
-                d.builds = words
+                d.builds = _builds_for(words, version, where)
             elif key == "xfail":
-                d.xfail = words
+                d.xfail += _builds_for(words, version, where)
             elif key == "expect":
                 if len(words) != 2 or words[1] not in STATUSES:
                     raise DirectiveError("%s: expect TEST STATUS (STATUS one of %s)"
@@ -136,7 +175,9 @@ def parse(path: str) -> Directives:
                 parts = val.split(None, 1)
                 if len(parts) != 2:
                     raise DirectiveError("%s: expect-log BUILD REGEX" % where)
-                d.expect_log.append((parts[0], parts[1]))
+                b = _build_for(parts[0], version, where)
+                if b is not None:
+                    d.expect_log.append((b, parts[1]))
             elif key == "compare-builds":
                 d.compare_builds = val
             elif key == "lax":
@@ -187,12 +228,12 @@ def shell(d: Directives) -> str:
 
 
 def main(argv):
-    if len(argv) != 3 or argv[1] != "shell":
-        sys.stderr.write("usage: directives.py shell CFG\n")
+    if len(argv) not in (3, 4) or argv[1] != "shell":
+        sys.stderr.write("usage: directives.py shell CFG [VERSION]\n")
         return 2
     try:
-        sys.stdout.write(shell(parse(argv[2])))
-    except (DirectiveError, OSError) as e:
+        sys.stdout.write(shell(parse(argv[2], argv[3] if len(argv) == 4 else None)))
+    except (DirectiveError, OSError, KeyError) as e:
         sys.stderr.write("error: %s\n" % e)
         return 1
     return 0
