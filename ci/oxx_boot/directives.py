@@ -10,6 +10,11 @@ ImageBuilder and options to our runners. Every directive, its value and its defa
                                the development variants B-* (rust -> rust-evtchn)
   #@ xfail B...                expected to FAIL (FAILURE or a Xen crash) on those builds
   #@ expect TEST STATUS        that guest must report exactly STATUS (tests of the runner)
+  #@ expect B[,B...] TEST STATUS
+                               the same on those builds only: how a config records that one
+                               release's C differs from another's for one of its tests
+                               (`#@ expect c@4.22 evtchn-bind-vcpu FAILURE`, with the reason in
+                               a comment), while its other tests keep their expectations
   #@ expect-log B REGEX        a boot-log test on build B (repeatable; `!REGEX`: must not
                                match; grep -E syntax)
   #@ compare-builds REGEX      console lines matching REGEX (grep -E) must agree between builds
@@ -61,6 +66,8 @@ class Directives:
     builds: Optional[List[str]] = None
     xfail: List[str] = field(default_factory=list)
     expect: Dict[str, str] = field(default_factory=dict)
+    # `#@ expect B TEST STATUS`: (build, test) -> status, for the version parsed.
+    expect_on: Dict[Tuple[str, str], str] = field(default_factory=dict)
     expect_log: List[Tuple[str, str]] = field(default_factory=list)
     compare_builds: Optional[str] = None
     lax: bool = False
@@ -83,6 +90,14 @@ class Directives:
         if exact:
             return exact
         return [r for b, r in self.expect_log if b == variant.split("-")[0]]
+
+    def expected(self, variant: str, test: str) -> Optional[str]:
+        """The status a test must report on a variant: an `expect` for that build (exact key,
+        then its prefix: rust-x, then rust), else the unqualified one."""
+        for b in (variant, variant.split("-")[0]):
+            if (b, test) in self.expect_on:
+                return self.expect_on[(b, test)]
+        return self.expect.get(test)
 
     @property
     def is_log_test(self) -> bool:
@@ -167,10 +182,15 @@ def parse(path: str, version: Optional[str] = None) -> Directives:
             elif key == "xfail":
                 d.xfail += _builds_for(words, version, where)
             elif key == "expect":
-                if len(words) != 2 or words[1] not in STATUSES:
-                    raise DirectiveError("%s: expect TEST STATUS (STATUS one of %s)"
+                if len(words) not in (2, 3) or words[-1] not in STATUSES:
+                    raise DirectiveError("%s: expect TEST STATUS, or expect BUILD[,BUILD...] "
+                                         "TEST STATUS (STATUS one of %s)"
                                          % (where, ", ".join(STATUSES)))
-                d.expect[words[0]] = words[1]
+                if len(words) == 2:
+                    d.expect[words[0]] = words[1]
+                else:
+                    for b in _builds_for(words[0].split(","), version, where):
+                        d.expect_on[(b, words[1])] = words[2]
             elif key == "expect-log":
                 parts = val.split(None, 1)
                 if len(parts) != 2:
@@ -221,6 +241,8 @@ def shell(d: Directives) -> str:
         "CFG_TESTS=(%s)" % " ".join(q(t) for t in d.tests),
         "declare -gA CFG_EXPECT=(%s)" % " ".join("[%s]=%s" % (q(k), q(v))
                                                  for k, v in d.expect.items()),
+        "declare -gA CFG_EXPECT_ON=(%s)" % " ".join("[%s]=%s" % (q(b + ":" + t), q(v))
+                                                    for (b, t), v in d.expect_on.items()),
         "CFG_EXPECT_LOG_BUILDS=(%s)" % " ".join(q(b) for b, _ in d.expect_log),
         "CFG_EXPECT_LOG_RES=(%s)" % " ".join(q(r) for _, r in d.expect_log),
     ]
