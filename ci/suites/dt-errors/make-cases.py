@@ -203,11 +203,13 @@ C_OUTCOMES_422 = {
     'shm-host-address-missing': ['\\(d1\\) .*Test result: SUCCESS', '\\(d2\\) .*Test result: SUCCESS'],
     'shm-id-bad-length': ['Xen BUG at .*device-tree/static-shmem\\.c'],
     'shm-id-empty': ['Xen BUG at .*device-tree/static-shmem\\.c'],
+    'shm-numeric-id-out-of-range': ['Xen BUG at .*device-tree/static-shmem\\.c'],
 }
 C_NOTES_422 = {
     'shm-host-address-missing': 'takes the binding (Xen allocates the shared pages); both domains boot.',
     'shm-id-bad-length': 'the same BUG_ON, moved with process_shm to common/device-tree/static-shmem.c.',
     'shm-id-empty': 'the same BUG_ON, moved with process_shm to common/device-tree/static-shmem.c.',
+    'shm-numeric-id-out-of-range': 'the same BUG_ON, moved with process_shm to common/device-tree/static-shmem.c.',
 }
 # The Rust message is about 4.17 (static shm in Rust on 4.22 must follow 4.22's C instead).
 RUST_417_ONLY = {'shm-host-address-missing'}
