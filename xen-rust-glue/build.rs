@@ -13,11 +13,17 @@
 use std::env;
 use std::path::{Path, PathBuf};
 
+#[path = "build/tree.rs"]
+mod tree;
+
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(xen)");
     println!("cargo::rustc-check-cfg=cfg(xen_static_shm)");
     println!("cargo::rustc-check-cfg=cfg(xen_v4v)");
     println!("cargo::rustc-check-cfg=cfg(xen_debug)");
+    for cfg in tree::CFGS {
+        println!("cargo::rustc-check-cfg=cfg({cfg})");
+    }
     println!("cargo::rerun-if-env-changed=XEN_OBJTREE");
     println!("cargo::rerun-if-env-changed=XEN_RUST_CFLAGS");
     println!("cargo::rerun-if-env-changed=XEN_CC");
@@ -27,6 +33,7 @@ fn main() {
     println!("cargo::rerun-if-changed=helpers/static_shm.c");
     println!("cargo::rerun-if-changed=helpers/v4v.h");
     println!("cargo::rerun-if-changed=helpers/v4v.c");
+    println!("cargo::rerun-if-changed=build/tree.rs");
 
     let (Ok(objtree), Ok(cflags)) = (env::var("XEN_OBJTREE"), env::var("XEN_RUST_CFLAGS")) else {
         if cfg!(feature = "xen") {
@@ -41,7 +48,7 @@ fn main() {
         panic!("XEN_OBJTREE is set but the target is not aarch64-unknown-none-softfloat");
     }
     let objtree = PathBuf::from(objtree);
-    let flags = absolute_include_paths(&objtree, &cflags);
+    let mut flags = absolute_include_paths(&objtree, &cflags);
     // Rebuild when the Xen configuration changes (struct layouts follow it).
     println!("cargo::rerun-if-changed={}", objtree.join("include/generated/autoconf.h").display());
     println!("cargo::rustc-cfg=xen");
@@ -66,6 +73,14 @@ fn main() {
     }
     if config("CONFIG_RUST_V4V") {
         println!("cargo::rustc-cfg=xen_v4v");
+    }
+    // Where Xen releases differ beyond what bindgen carries (build/tree.rs): a cfg for the
+    // Rust, a define for the C helpers and bindgen.
+    for f in tree::features(&objtree.join("source"), &config) {
+        if f.present {
+            println!("cargo::rustc-cfg={}", f.cfg);
+            flags.push(format!("-D{}", f.define()));
+        }
     }
 
     #[cfg(feature = "xen")]
