@@ -204,12 +204,24 @@ C_OUTCOMES_422 = {
     'shm-id-bad-length': ['Xen BUG at .*device-tree/static-shmem\\.c'],
     'shm-id-empty': ['Xen BUG at .*device-tree/static-shmem\\.c'],
     'shm-numeric-id-out-of-range': ['Xen BUG at .*device-tree/static-shmem\\.c'],
+    'shm-id-too-long': ['!Xen version'],
+    'shm-missing-id': ['!Xen version'],
+    'shm-missing-shared-mem': ['!Xen version'],
+    'shm-overlaps-module': ['!Xen version'],
+    'shm-overlaps-xen': ['!Xen version'],
 }
+EARLY_422 = ('refuses the node in the early FDT scan (process_shm_node, bootinfo-fdt.c) and '
+             'panics "Early FDT parsing failed" before the console exists: no output at all.')
 C_NOTES_422 = {
     'shm-host-address-missing': 'takes the binding (Xen allocates the shared pages); both domains boot.',
     'shm-id-bad-length': 'the same BUG_ON, moved with process_shm to common/device-tree/static-shmem.c.',
     'shm-id-empty': 'the same BUG_ON, moved with process_shm to common/device-tree/static-shmem.c.',
     'shm-numeric-id-out-of-range': 'the same BUG_ON, moved with process_shm to common/device-tree/static-shmem.c.',
+    'shm-id-too-long': EARLY_422,
+    'shm-missing-id': EARLY_422,
+    'shm-missing-shared-mem': EARLY_422,
+    'shm-overlaps-module': EARLY_422,
+    'shm-overlaps-xen': EARLY_422,
 }
 # The Rust message is about 4.17 (static shm in Rust on 4.22 must follow 4.22's C instead).
 RUST_417_ONLY = {'shm-host-address-missing'}
