@@ -209,6 +209,12 @@ C_OUTCOMES_422 = {
     'shm-missing-shared-mem': ['!Xen version'],
     'shm-overlaps-module': ['!Xen version'],
     'shm-overlaps-xen': ['!Xen version'],
+    'shm-regions-overlap': ['!Xen version'],
+    'shm-same-id-other-region': ['!Xen version'],
+    'shm-size-zero': ['!Xen version'],
+    'shm-unaligned-host': ['!Xen version'],
+    'shm-unaligned-size': ['!Xen version'],
+    'shm-unknown-role': ['!Xen version'],
 }
 EARLY_422 = ('refuses the node in the early FDT scan (process_shm_node, bootinfo-fdt.c) and '
              'panics "Early FDT parsing failed" before the console exists: no output at all.')
@@ -222,6 +228,12 @@ C_NOTES_422 = {
     'shm-missing-shared-mem': EARLY_422,
     'shm-overlaps-module': EARLY_422,
     'shm-overlaps-xen': EARLY_422,
+    'shm-regions-overlap': EARLY_422,
+    'shm-same-id-other-region': EARLY_422,
+    'shm-size-zero': EARLY_422,
+    'shm-unaligned-host': EARLY_422,
+    'shm-unaligned-size': EARLY_422,
+    'shm-unknown-role': EARLY_422,
 }
 # The Rust message is about 4.17 (static shm in Rust on 4.22 must follow 4.22's C instead).
 RUST_417_ONLY = {'shm-host-address-missing'}
