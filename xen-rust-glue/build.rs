@@ -4,7 +4,9 @@
 //!  1. runs bindgen over `helpers/helpers.h` with the flags Xen's arm64 build compiles C with,
 //!     so Rust sees `struct domain`, `spinlock_t`, … exactly as this Xen configuration lays
 //!     them out (bindgen's layout assertions are compile-time consts in the output);
-//!  2. compiles `helpers/helpers.c` with those same flags and Xen's cross compiler;
+//!  2. compiles the C helpers with those same flags and Xen's cross compiler, or, for
+//!     Makefile.rust's cross-language LTO, to LLVM bitcode with the clang and flags it names
+//!     (`XEN_RUST_HELPER_CC`, `XEN_RUST_HELPER_CFLAGS`);
 //!  3. sets `--cfg xen` so the Xen-facing modules are built.
 //! Anywhere else (host `cargo test`), it does nothing and only the host-checkable parts of the
 //! glue are built. Steps 1 and 2 need the `xen` feature (bindgen and cc are its optional
@@ -27,6 +29,8 @@ fn main() {
     println!("cargo::rerun-if-env-changed=XEN_OBJTREE");
     println!("cargo::rerun-if-env-changed=XEN_RUST_CFLAGS");
     println!("cargo::rerun-if-env-changed=XEN_CC");
+    println!("cargo::rerun-if-env-changed=XEN_RUST_HELPER_CC");
+    println!("cargo::rerun-if-env-changed=XEN_RUST_HELPER_CFLAGS");
     println!("cargo::rerun-if-changed=helpers/helpers.h");
     println!("cargo::rerun-if-changed=helpers/helpers.c");
     println!("cargo::rerun-if-changed=helpers/static_shm.h");
@@ -75,17 +79,32 @@ fn main() {
         println!("cargo::rustc-cfg=xen_v4v");
     }
     // Where Xen releases differ beyond what bindgen carries (build/tree.rs): a cfg for the
-    // Rust, a define for the C helpers and bindgen.
+    // Rust, a define for the C helpers (whichever compiler builds them) and bindgen.
+    let mut tree_defines = Vec::new();
     for f in tree::features(&objtree.join("source"), &config) {
         if f.present {
             println!("cargo::rustc-cfg={}", f.cfg);
-            flags.push(format!("-D{}", f.define()));
+            tree_defines.push(format!("-D{}", f.define()));
         }
     }
+    flags.extend(tree_defines.iter().cloned());
 
     #[cfg(feature = "xen")]
     {
-        compile_helpers(&flags);
+        // Makefile.rust's LTO pipeline compiles the helpers to LLVM bitcode with clang
+        // (XEN_RUST_HELPER_CC, XEN_RUST_HELPER_CFLAGS: Xen's flags in clang's spelling);
+        // without them, Xen's own compiler and flags.
+        match (env::var("XEN_RUST_HELPER_CC"), env::var("XEN_RUST_HELPER_CFLAGS")) {
+            (Ok(cc), Ok(hflags)) => {
+                let mut hflags = absolute_include_paths(&objtree, &hflags);
+                hflags.extend(tree_defines);
+                compile_helpers(&cc, &hflags)
+            }
+            _ => compile_helpers(
+                &env::var("XEN_CC").unwrap_or_else(|_| "aarch64-linux-gnu-gcc".into()),
+                &flags,
+            ),
+        }
         generate_bindings(&flags);
     }
     #[cfg(not(feature = "xen"))]
@@ -112,12 +131,11 @@ fn absolute_include_paths(objtree: &Path, cflags: &str) -> Vec<String> {
 }
 
 #[cfg(feature = "xen")]
-fn compile_helpers(flags: &[String]) {
-    let cc_bin = env::var("XEN_CC").unwrap_or_else(|_| "aarch64-linux-gnu-gcc".into());
+fn compile_helpers(cc_bin: &str, flags: &[String]) {
     let mut build = cc::Build::new();
     // Exactly Xen's flags: none of cc's defaults (-fPIC, -ffunction-sections, …).
     build
-        .compiler(&cc_bin)
+        .compiler(cc_bin)
         .no_default_flags(true)
         .warnings(false)
         .extra_warnings(false)

@@ -10,7 +10,9 @@ Python use::
 
 A domU's result is the first ``Test result: X`` line it prints on the Xen console
 (debug Xen: ``(dN) [ts] Test result: X``; vpl011 with no backend:
-``(XEN) DOMN: Test result: X``).  "SUCCESS with warnings" counts as SUCCESS.
+``(XEN) DOMN: Test result: X``).  dom0 (a config with DOM0_KERNEL) reports as domain 0:
+Xen prints the hardware domain's console writes as they are, with no prefix, so its
+result is a bare ``Test result: X`` line.  "SUCCESS with warnings" counts as SUCCESS.
 """
 
 import fcntl
@@ -38,10 +40,12 @@ WORK = os.environ.get("OXX_WORK", os.path.join(REPO, ".work"))
 RESULTS = ("SUCCESS", "SKIP", "ERROR", "FAILURE")
 _TS = r"(?:\[[^\]]*\]\s*)?"
 RESULT_RE = re.compile(
-    r"^(?:\(d(\d+)\)|\(XEN\)\s*" + _TS + r"DOM(\d+):)\s*" + _TS +
+    r"^(?:\(d(\d+)\)|\(XEN\)\s*" + _TS + r"DOM(\d+):|(?=Test result:))\s*" + _TS +
     r"Test result:\s*(SUCCESS with warnings|SUCCESS|SKIP|ERROR|FAILURE)\b")
 CRASH_RE = re.compile(r"Domain (\d+) (?:\(vcpu#\d+\) crashed on cpu#|reported crashed by "
                       r"domain)")
+# The hardware domain crashing halts (or reboots) the machine.
+DOM0_CRASH_RE = re.compile(r"Hardware Dom0 crashed")
 PANIC_RE = re.compile(r"Panic on CPU \d+")
 PANIC_END_RE = re.compile(r"Manual reset required|Reboot in five seconds")
 XEN_RE = re.compile(r"^\(XEN\)")
@@ -170,8 +174,10 @@ def qemu_command(gen: Generated, spec: MachineSpec, icount: bool,
 # Watching the console
 
 class _Watch:
-    def __init__(self, expect: int, log_file, echo):
-        self.expect = expect
+    def __init__(self, expect, log_file, echo):
+        # domids 1..expect, or the domids given (0 for dom0)
+        self.expect = (list(range(1, expect + 1)) if isinstance(expect, int)
+                       else sorted(expect))
         self.results: Dict[int, str] = {}
         self.raw: Dict[int, str] = {}
         self.crashed = set()
@@ -203,7 +209,7 @@ class _Watch:
             self.lines_before_xen.append(line)
         m = RESULT_RE.match(line)
         if m:
-            domid = int(m.group(1) or m.group(2))
+            domid = int(m.group(1) or m.group(2) or 0)
             if domid not in self.results:
                 self.raw[domid] = m.group(3)
                 self.results[domid] = "SUCCESS" if m.group(3).startswith("SUCCESS") \
@@ -212,14 +218,15 @@ class _Watch:
         m = CRASH_RE.search(line)
         if m:
             self.crashed.add(int(m.group(1)))
+        if DOM0_CRASH_RE.search(line):
+            self.crashed.add(0)
         if PANIC_RE.search(line):
             self.panic = True
         if self.panic and PANIC_END_RE.search(line):
             self.panic_done = True
 
     def done(self) -> bool:
-        return all(d in self.results or d in self.crashed
-                   for d in range(1, self.expect + 1))
+        return all(d in self.results or d in self.crashed for d in self.expect)
 
     def flush(self):
         if self.partial:
@@ -249,7 +256,7 @@ def tool_failure(w: _Watch, status: str) -> Optional[str]:
 def final_results(w: _Watch, status: str) -> Dict[int, str]:
     """Every expected domain's result once the watch is over."""
     out = {}
-    for d in range(1, w.expect + 1):
+    for d in w.expect:
         if d in w.results:
             out[d] = w.results[d]
         elif d in w.crashed or status in ("panic", "qemu-exit", "boot-failed"):
@@ -402,6 +409,8 @@ def boot(config: str, dir: str, mode: str = "dtb", timeout: float = 60.0,
                     % (os.path.basename(config), mode, " ".join(shlex.quote(c) for c in cmd)))
         os.chmod(os.path.join(outdir, "run-qemu.sh"), 0o755)
         expect = expect_domains if expect_domains is not None else len(gen.config.domains)
+        if gen.config.dom0:
+            expect = [0] + list(range(1, expect + 1))
         log_path = os.path.abspath(log or os.path.join(outdir, "console.log"))
         os.makedirs(os.path.dirname(log_path), exist_ok=True)
         ucmd = uboot_command(gen) if mode == "uboot" and not uboot_autoboot else None

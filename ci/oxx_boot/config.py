@@ -31,6 +31,8 @@ SCALAR_VARS = (
     # Ours (docs/imagebuilder.md): the design-draft static event channel binding, and raw
     # DTS for negative tests (dtb mode only).
     "STATIC_EVTCHNS_DRAFT", "CHOSEN_EXTRA_DTS",
+    # dom0 (ImageBuilder's xen_config()/xen_device_tree_editing()).
+    "DOM0_KERNEL", "DOM0_RAMDISK", "DOM0_CMD", "DOM0_MEM", "DOM0_VCPUS",
 )
 ARRAY_VARS = (
     "DOMU_KERNEL", "DOMU_MEM", "DOMU_VCPUS", "DOMU_CMD", "DOMU_RAMDISK", "DOMU_ENHANCED",
@@ -46,8 +48,7 @@ ARRAY_VARS = (
 # ImageBuilder variables this tool deliberately does not implement (rejected with a
 # more specific message than a plain typo gets).
 IMAGEBUILDER_ONLY = frozenset((
-    "DOM0_KERNEL", "DOM0_RAMDISK", "DOM0_CMD", "DOM0_MEM", "DOM0_VCPUS", "DOM0_COLORS",
-    "DOM0_ROOTFS", "DOM0_LOAD", "XEN_LOAD", "DOMU_LOAD", "XEN_COLORS", "XEN_POLICY",
+    "DOM0_COLORS", "DOM0_ROOTFS", "DOM0_VIOMMU", "DOM0_LOAD", "XEN_LOAD", "DOMU_LOAD", "XEN_COLORS", "XEN_POLICY",
     "XEN_STATIC_HEAP", "NUM_DT_OVERLAY", "DT_OVERLAY", "PASSTHROUGH_DTS_REPO",
     "LOPPER_PATH", "LOPPER_CMD", "DOMU_PASSTHROUGH_PATHS", "DOMU_PASSTHROUGH_DTB",
     "DOMU_ROOTFS", "DOMU_NOBOOT", "DOMU_COLORS", "DOMU_CPUPOOL", "DOMU_DRIVER_DOMAIN",
@@ -58,9 +59,16 @@ IMAGEBUILDER_ONLY = frozenset((
     "PREPEND_PATH", "GPT",
 ))
 
-# ImageBuilder's defaults (scripts/uboot-script-gen, xen_config()).
-DEFAULT_XEN_CMD = ("console=dtuart dtuart=serial0 dom0_mem=1G dom0_max_vcpus=1 "
-                   "bootscrub=0 vwfi=native sched=null")
+# ImageBuilder's defaults (scripts/uboot-script-gen, xen_config()).  Without XEN_CMD it
+# writes "console=dtuart dtuart=serial0 dom0_mem=${DOM0_MEM}M dom0_max_vcpus=${DOM0_VCPUS}
+# bootscrub=0 vwfi=native sched=null" (then three empty colour/viommu words), and with no
+# dom0 it drops the dom0_* words again.
+DEFAULT_XEN_CMD_HEAD = "console=dtuart dtuart=serial0"
+DEFAULT_XEN_CMD_TAIL = "bootscrub=0 vwfi=native sched=null"
+DEFAULT_DOM0_MEM_MIB = 1500
+DEFAULT_DOM0_VCPUS = 1
+DEFAULT_DOM0_CMD = "console=hvc0 earlycon=xen earlyprintk=xen clk_ignore_unused"
+DEFAULT_XEN_CMD = DEFAULT_XEN_CMD_HEAD + " " + DEFAULT_XEN_CMD_TAIL
 DEFAULT_DOMU_MEM_MIB = 512
 DEFAULT_DOMU_VCPUS = 1
 DEFAULT_DOMU_CMD = "console=ttyAMA0"
@@ -362,6 +370,21 @@ class Domain:
 
 
 @dataclass
+class Dom0:
+    """DOM0_*: the hardware domain's kernel (``/chosen/dom0``), ramdisk and command line.
+    ``mem_mib``/``vcpus`` are only set when given; they go into the default XEN_CMD."""
+    kernel: FileRef
+    cmd: str
+    ramdisk: Optional[FileRef] = None
+    mem_mib: Optional[int] = None
+    vcpus: Optional[int] = None
+
+    @property
+    def domid(self):
+        return 0
+
+
+@dataclass
 class Config:
     path: str
     dir: str
@@ -380,6 +403,7 @@ class Config:
     lax: bool = False
     evtchns_draft: List[EvtchnDraft] = field(default_factory=list)
     chosen_extra_dts: Optional[str] = None
+    dom0: Optional[Dom0] = None
 
     @property
     def has_extra_dts(self):
@@ -392,6 +416,10 @@ class Config:
 
     def files(self) -> List[FileRef]:
         out = [self.xen, self.device_tree]
+        if self.dom0:
+            out.append(self.dom0.kernel)
+            if self.dom0.ramdisk:
+                out.append(self.dom0.ramdisk)
         for d in self.domains:
             out.append(d.kernel)
             if d.ramdisk:
@@ -470,7 +498,9 @@ def load_config(path: str, base_dir: str, overrides: List[str] = (), lax: bool =
     ms, me = _memory_window(v)
     xen = _xen_image(v)
     dtb = _device_tree(v, allow_missing_dtb)
-    xen_cmd = _xen_cmd(v)
+    dom0 = _dom0(v)
+    v.has_dom0 = dom0 is not None
+    xen_cmd = _xen_cmd(v, dom0)
     load = _load_cmd(v, load_cmd, need_load_cmd)
     outputs = _output_names(v)
     boot_cmd = _boot_cmd(v)
@@ -488,7 +518,8 @@ def load_config(path: str, base_dir: str, overrides: List[str] = (), lax: bool =
                  load_cmd=load, uboot_source=outputs["UBOOT_SOURCE"],
                  uboot_script=outputs["UBOOT_SCRIPT"], boot_cmd=boot_cmd,
                  warnings=diag.warnings, lax=lax, evtchns_draft=evtchns_draft,
-                 chosen_extra_dts=ce.value if ce is not None and ce.value else None)
+                 chosen_extra_dts=ce.value if ce is not None and ce.value else None,
+                 dom0=dom0)
     cfg.where = {k: a.where for k, a in v.scalars.items()}
     for entries in v.arrays.values():
         for e in entries.values():
@@ -517,6 +548,7 @@ class _Vars:
         self.scalars: Dict[str, Assign] = {}
         self.arrays: Dict[str, Dict[int, Assign]] = {}
         self.num_domus: Optional[int] = None
+        self.has_dom0 = False
 
     def collect(self, assigns: List[Assign]):
         """File each assignment under its variable; refuse unknown ones and the wrong
@@ -611,17 +643,73 @@ def _device_tree(v: _Vars, allow_missing: bool) -> Optional[FileRef]:
     return dtb
 
 
-def _xen_cmd(v: _Vars) -> str:
+def _xen_cmd(v: _Vars, dom0: Optional[Dom0]) -> str:
+    """XEN_CMD, or ImageBuilder's default built from DOM0_MEM/DOM0_VCPUS.  As ImageBuilder,
+    DOM0_MEM/DOM0_VCPUS only feed the default: with XEN_CMD set they are an error (write
+    dom0_mem=/dom0_max_vcpus= into XEN_CMD instead)."""
     a = v.scalar("XEN_CMD")
     if a is None or a.value == "":
+        if dom0 is not None:
+            mem = dom0.mem_mib if dom0.mem_mib is not None else DEFAULT_DOM0_MEM_MIB
+            vcpus = dom0.vcpus if dom0.vcpus is not None else DEFAULT_DOM0_VCPUS
+            cmd = "%s dom0_mem=%dM dom0_max_vcpus=%d %s" % (
+                DEFAULT_XEN_CMD_HEAD, mem, vcpus, DEFAULT_XEN_CMD_TAIL)
+        else:
+            cmd = DEFAULT_XEN_CMD
         v.diag.warn(a.where if a else v.cfg_where, "XEN_CMD", "not set: using ImageBuilder's "
-                    "default %r, which prints nothing on QEMU virt" % DEFAULT_XEN_CMD)
-        return DEFAULT_XEN_CMD
+                    "default %r, which prints nothing on QEMU virt" % cmd)
+        return cmd
+    for name in ("DOM0_MEM", "DOM0_VCPUS"):
+        d = v.scalar(name)
+        if d is not None and d.value:
+            v.diag.error(d.where, name, "XEN_CMD is set: as ImageBuilder, DOM0_MEM and "
+                         "DOM0_VCPUS only build the default XEN_CMD; write dom0_mem=/"
+                         "dom0_max_vcpus= into XEN_CMD")
     _check_dt_string(a.value, a.where, "XEN_CMD", v.diag)
     if re.search(r"(^|\s)dtuart=serial0(\s|$)", a.value):
         v.diag.warn(a.where, "XEN_CMD", "dtuart=serial0 prints nothing on QEMU virt "
                     "(its DTB has no /aliases): use console=dtuart alone")
     return a.value
+
+
+def _dom0(v: _Vars) -> Optional[Dom0]:
+    """DOM0_KERNEL and its companions (ImageBuilder's xen_config()): without DOM0_KERNEL
+    every other DOM0_* variable is an error; DOM0_CMD defaults to ImageBuilder's Linux
+    console line, and gets " root=/dev/ram0" unless it names a root= (DOM0_ROOTFS, the
+    other source of root=, is not supported)."""
+    ka = v.scalar("DOM0_KERNEL")
+    others = [n for n in ("DOM0_RAMDISK", "DOM0_CMD", "DOM0_MEM", "DOM0_VCPUS")
+              if v.scalar(n) is not None and v.scalar(n).value]
+    if ka is None or not ka.value:
+        for n in others:
+            v.diag.error(v.scalar(n).where, n, "set without DOM0_KERNEL (ImageBuilder: "
+                         "\"no dom0 specific parameters should be specified\")")
+        return None
+    kernel = _file_ref("DOM0_KERNEL", ka.value, ka.where, v.base_dir, v.diag)
+    if kernel and not _is_arm64_image(kernel.path):
+        v.diag.error(ka.where, "DOM0_KERNEL", "%s is not an arm64 Image (no 'ARM\\x64' "
+                     "magic at offset 0x38)" % kernel.path)
+        kernel = None
+    ramdisk = None
+    ra = v.scalar("DOM0_RAMDISK")
+    if ra is not None and ra.value:
+        ramdisk = _file_ref("DOM0_RAMDISK", ra.value, ra.where, v.base_dir, v.diag)
+    ca = v.scalar("DOM0_CMD")
+    cmd = ca.value if ca is not None and ca.value else DEFAULT_DOM0_CMD
+    if ca is not None and ca.value:
+        _check_dt_string(ca.value, ca.where, "DOM0_CMD", v.diag)
+    if not re.search(r"root=", cmd):
+        cmd += " root=/dev/ram0"
+    mem = vcpus = None
+    ma = v.scalar("DOM0_MEM")
+    if ma is not None and ma.value:
+        mem = v.num(ma, minimum=1)
+    va = v.scalar("DOM0_VCPUS")
+    if va is not None and va.value:
+        vcpus = v.num(va, minimum=1)
+    if kernel is None:
+        return None
+    return Dom0(kernel=kernel, cmd=cmd, ramdisk=ramdisk, mem_mib=mem, vcpus=vcpus)
 
 
 def _load_cmd(v: _Vars, load_cmd: Optional[str], need: bool) -> Optional[str]:
@@ -672,13 +760,15 @@ def _boot_cmd(v: _Vars) -> str:
 def _num_domus(v: _Vars) -> Optional[int]:
     a = v.scalar("NUM_DOMUS")
     if a is None:
-        v.diag.error(v.cfg_where, "NUM_DOMUS", "not set (this tool boots dom0less domUs "
-                     "only)")
+        if v.has_dom0:
+            return 0
+        v.diag.error(v.cfg_where, "NUM_DOMUS", "not set (needed when there is no "
+                     "DOM0_KERNEL)")
         return None
     num_domus = v.num(a)
-    if num_domus == 0:
-        v.diag.error(a.where, "NUM_DOMUS", "must be at least 1: Xen 4.17 with no dom0 "
-                     "and no domU has nothing to run")
+    if num_domus == 0 and not v.has_dom0:
+        v.diag.error(a.where, "NUM_DOMUS", "must be at least 1 without DOM0_KERNEL: "
+                     "Xen 4.17 with no dom0 and no domU has nothing to run")
         return None
     return num_domus
 
@@ -712,6 +802,9 @@ def _domain(v: _Vars, i: int) -> Optional[Domain]:
     kernel = _file_ref(ka.label, ka.value, ka.where, v.base_dir, v.diag)
     d = Domain(index=i, kernel=kernel, mem_mib=DEFAULT_DOMU_MEM_MIB,
                vcpus=DEFAULT_DOMU_VCPUS, cmd=DEFAULT_DOMU_CMD)
+    if v.has_dom0:
+        # ImageBuilder: with a dom0, every domU is "enabled" unless DOMU_ENHANCED says 0.
+        d.enhanced = "enabled"
     for name, handler, if_empty in DOMAIN_VARS:
         e = v.arr(name, i)
         if e is not None and (e.value or if_empty):
@@ -752,7 +845,7 @@ def _domu_enhanced(v: _Vars, d: Domain, e: Assign):
                      "\"no-xenstore\" (got %r)" % e.value)
         return
     d.enhanced = value
-    if value == "enabled":
+    if value == "enabled" and not v.has_dom0:
         v.diag.xen_rule(e.where, e.label, "xen,enhanced = \"enabled\" needs a "
                         "dom0 running xenstored: Xen 4.17 panics without one; "
                         "use 2 (\"no-xenstore\")")

@@ -9,6 +9,8 @@ ImageBuilder and options to our runners. Every directive, its value and its defa
   #@ builds B...               the builds it runs on (every build asked for); B also names
                                the development variants B-* (rust -> rust-evtchn)
   #@ xfail B...                expected to FAIL (FAILURE or a Xen crash) on those builds
+  #@ xfail-test TEST B...      the same for that one guest test only (the config's other
+                               tests must pass): a defect one domain reports
   #@ expect TEST STATUS        that guest must report exactly STATUS (tests of the runner)
   #@ expect B[,B...] TEST STATUS
                                the same on those builds only: how a config records that one
@@ -23,9 +25,9 @@ ImageBuilder and options to our runners. Every directive, its value and its defa
   #@ fuzz-trace yes            trace the first divergence (ci/fuzz-diverge)
   #@ boots N                   ci/bench: boots per op config (its default)
 
-A build B in `builds`, `xfail` and `expect-log` may name a Xen version, B@V (V a row of
-ci/xen-versions): it then counts only when the runners work on Xen V (`--xen-version V`), and B
-alone counts on every version. So a difference of one release's C from another's is recorded
+A build B in `builds`, `xfail`, `xfail-test`, `expect` and `expect-log` may name a Xen version,
+B@V (V a row of ci/xen-versions): it then counts only when the runners work on Xen V
+(`--xen-version V`), and B alone counts on every version. So a difference of one release's C from another's is recorded
 where the test is, e.g. `#@ xfail c@4.17` (C 4.17.5 crashes; 4.22's C has the fix), or
 `#@ expect-log c@4.22 REGEX` next to `#@ expect-log c@4.17 REGEX` when the two releases refuse a
 config with other words. parse() resolves them for one version: what it returns names plain
@@ -38,7 +40,9 @@ Command line (for the shell runner):
   directives.py shell CFG [VERSION]
                               the options for Xen VERSION (default: OXX_XEN_VERSION, else the
                               first of ci/xen-versions) as shell assignments (eval them), plus
-                              TESTS=(...), the guest test each domU runs, in domain order
+                              CFG_TESTS=(...), the guest test each domain runs (dom0's,
+                              from DOM0_CMD, first when DOM0_KERNEL is set; then each
+                              domU's in domain order) and CFG_DOMIDS=(...), their domids
 """
 
 import re
@@ -65,6 +69,7 @@ class Directives:
     gic: int = 2
     builds: Optional[List[str]] = None
     xfail: List[str] = field(default_factory=list)
+    xfail_tests: Dict[str, List[str]] = field(default_factory=dict)
     expect: Dict[str, str] = field(default_factory=dict)
     # `#@ expect B TEST STATUS`: (build, test) -> status, for the version parsed.
     expect_on: Dict[Tuple[str, str], str] = field(default_factory=dict)
@@ -75,6 +80,7 @@ class Directives:
     fuzz_trace: bool = False
     boots: Optional[int] = None
     tests: List[str] = field(default_factory=list)
+    domids: List[int] = field(default_factory=list)     # tests[i] runs in domids[i]
 
     def names_variant(self, builds: Optional[List[str]], variant: str) -> bool:
         return names_variant(builds, variant)
@@ -148,6 +154,8 @@ def parse(path: str, version: Optional[str] = None) -> Directives:
     d = Directives(path)
     cmds: Dict[int, str] = {}
     ndomus = 0
+    dom0_cmd: Optional[str] = None
+    has_dom0 = False
     with open(path) as f:
         lines = f.read().splitlines()
     for no, line in enumerate(lines, 1):
@@ -155,6 +163,12 @@ def parse(path: str, version: Optional[str] = None) -> Directives:
         m = re.match(r'\s*DOMU_CMD\[(\d+)\]\s*=\s*"([^"]*)"', line)
         if m:
             cmds[int(m.group(1))] = m.group(2)
+        m = re.match(r'\s*DOM0_CMD\s*=\s*"([^"]*)"', line)
+        if m:
+            dom0_cmd = m.group(1)
+        m = re.match(r'\s*DOM0_KERNEL\s*=\s*"?([^"\s]*)', line)
+        if m:
+            has_dom0 = bool(m.group(1))
         m = re.match(r'\s*NUM_DOMUS\s*=\s*"?(\d+)"?', line)
         if m:
             ndomus = int(m.group(1))
@@ -181,6 +195,12 @@ def parse(path: str, version: Optional[str] = None) -> Directives:
                 d.builds = _builds_for(words, version, where)
             elif key == "xfail":
                 d.xfail += _builds_for(words, version, where)
+            elif key == "xfail-test":
+                if len(words) < 2:
+                    raise DirectiveError("%s: xfail-test TEST BUILD..." % where)
+                builds = _builds_for(words[1:], version, where)
+                if builds:
+                    d.xfail_tests.setdefault(words[0], []).extend(builds)
             elif key == "expect":
                 if len(words) not in (2, 3) or words[-1] not in STATUSES:
                     raise DirectiveError("%s: expect TEST STATUS, or expect BUILD[,BUILD...] "
@@ -215,13 +235,17 @@ def parse(path: str, version: Optional[str] = None) -> Directives:
                                      "directives.py)" % (where, key))
         except ValueError:
             raise DirectiveError("%s: `#@ %s` takes a number, not %r" % (where, key, val))
-    # The guest test each domU runs, in domain order (domids 1..N); repeats numbered #2, #3.
+    # The guest test each domain runs: dom0 (domid 0) first when the config has one, then
+    # the domUs in domain order (domids 1..N); repeats numbered #2, #3.
     seen: Dict[str, int] = {}
-    for i in range(ndomus):
-        t = re.search(r"(?:^|\s)test=(\S+)", cmds.get(i, ""))
+    doms = [(0, dom0_cmd or "")] if has_dom0 else []
+    doms += [(i + 1, cmds.get(i, "")) for i in range(ndomus)]
+    for domid, cmd in doms:
+        t = re.search(r"(?:^|\s)test=(\S+)", cmd)
         name = t.group(1) if t else "(none)"
         seen[name] = seen.get(name, 0) + 1
         d.tests.append(name if seen[name] == 1 else "%s#%d" % (name, seen[name]))
+        d.domids.append(domid)
     return d
 
 
@@ -233,12 +257,15 @@ def shell(d: Directives) -> str:
         "CFG_GIC=%d" % d.gic,
         "CFG_BUILDS=%s" % q("c rust" if d.builds is None else " ".join(d.builds)),
         "CFG_XFAIL=%s" % q(" ".join(d.xfail)),
+        "declare -gA CFG_XFAIL_TEST=(%s)" % " ".join("[%s]=%s" % (q(k), q(" ".join(v)))
+                                                     for k, v in d.xfail_tests.items()),
         "CFG_COMPARE=%s" % q(d.compare_builds or ""),
         "CFG_LAX=%s" % ("yes" if d.lax else ""),
         "CFG_ICOUNT=%s" % ("yes" if d.icount else ""),
         "CFG_FUZZ_TRACE=%s" % ("yes" if d.fuzz_trace else ""),
         "CFG_LOG_TEST=%s" % ("yes" if d.is_log_test else ""),
         "CFG_TESTS=(%s)" % " ".join(q(t) for t in d.tests),
+        "CFG_DOMIDS=(%s)" % " ".join(str(i) for i in d.domids),
         "declare -gA CFG_EXPECT=(%s)" % " ".join("[%s]=%s" % (q(k), q(v))
                                                  for k, v in d.expect.items()),
         "declare -gA CFG_EXPECT_ON=(%s)" % " ".join("[%s]=%s" % (q(b + ":" + t), q(v))

@@ -5,12 +5,14 @@ replays the tree as ``fdt mknod`` / ``fdt set`` commands, the dtb mode writes th
 tree as DTS.  Placement and tree layout follow ImageBuilder's uboot-script-gen:
 
 * the script's own slot is MEMORY_START + 2 MiB (at least 0xC00000); images follow,
-  each starting on a 2 MiB boundary right after the previous one: every domU's kernel
-  then ramdisk (in index order), then Xen, then the device tree;
+  each starting on a 2 MiB boundary right after the previous one: dom0's kernel and
+  ramdisk, every domU's kernel then ramdisk (in index order), then Xen, then the device
+  tree;
 * an image's size is its file size, or the arm64 Image header's image_size when that
   is larger (bss);
 * the device tree's slot plus 2 MiB must end at or below MEMORY_END;
-* /chosen gets #address-cells = #size-cells = 2, xen,xen-bootargs, and one
+* /chosen gets #address-cells = #size-cells = 2, xen,xen-bootargs, with a dom0 the
+  ``dom0`` (and ``dom0-ramdisk``) module nodes and xen,dom0-bootargs, and one
   ``domU<n>`` node per domain with the properties in ImageBuilder's order.
 """
 
@@ -167,6 +169,10 @@ def build_plan(cfg: Config, dtb_path: str,
         memaddr = align_up(addr + size, OFFSET)
         return loads[-1]
 
+    if cfg.dom0:
+        place(cfg.dom0.kernel, "dom0 kernel")
+        if cfg.dom0.ramdisk:
+            place(cfg.dom0.ramdisk, "dom0 ramdisk")
     for d in cfg.domains:
         place(d.kernel, "domU%d kernel" % d.index)
         if d.ramdisk:
@@ -202,6 +208,23 @@ def _build_chosen(cfg: Config, loads: List[Load]) -> Node:
     chosen.set("#address-cells", "cells", [Cell(2)])
     chosen.set("#size-cells", "cells", [Cell(2)])
     chosen.set("xen,xen-bootargs", "str", cfg.xen_cmd)
+    by_role = {l.role: l for l in loads}
+    if cfg.dom0:
+        # Xen 4.17 (arch/arm/bootfdt.c) takes "xen,linux-zimage" / "xen,linux-initrd"
+        # modules under /chosen as dom0's kernel and ramdisk, and dom0's command line
+        # from /chosen's xen,dom0-bootargs.
+        k = by_role["dom0 kernel"]
+        n = chosen.child("dom0")
+        n.set("compatible", "strs", ["xen,linux-zimage", "xen,multiboot-module",
+                                     "multiboot,module"])
+        n.set("reg", "cells", split64(k.addr) + split64(k.size))
+        chosen.set("xen,dom0-bootargs", "str", cfg.dom0.cmd)
+        r = by_role.get("dom0 ramdisk")
+        if r:
+            n = chosen.child("dom0-ramdisk")
+            n.set("compatible", "strs", ["xen,linux-initrd", "xen,multiboot-module",
+                                         "multiboot,module"])
+            n.set("reg", "cells", split64(r.addr) + split64(r.size))
 
     # Static event channel phandles, handed out as ImageBuilder's
     # xen_dt_build_evtchns_map() does: domains in order, each definition's local
@@ -224,7 +247,6 @@ def _build_chosen(cfg: Config, loads: List[Load]) -> Node:
                 dom_ph[dom] = next_ph
                 next_ph -= 1
 
-    by_role = {l.role: l for l in loads}
     for d in cfg.domains:
         n = chosen.child("domU%d" % d.index)
         if cfg.has_extra_dts:
@@ -263,8 +285,9 @@ def _build_chosen(cfg: Config, loads: List[Load]) -> Node:
             shm = n.child("shared-mem@%s" % s.host_text)
             shm.set("compatible", "str", "xen,domain-shared-memory-v1")
             shm.set("xen,shm-id", "cells", [Cell(s.shm_id, "x")])
+            # The draft's cell order: host address, size, guest address.
             shm.set("xen,shared-mem", "cells",
-                    split64(s.host) + split64(s.guest) + split64(s.size))
+                    split64(s.host) + split64(s.size) + split64(s.guest))
             if s.role:
                 shm.set("role", "str", s.role)
         for ev in d.evtchns:

@@ -8,8 +8,12 @@ fn main() {
             .expect("xtf's build script publishes its linker script (links = \"xtf\")");
         println!("cargo::rerun-if-changed={script}");
         println!("cargo::rustc-link-arg-bins=-T{script}");
-        // Static image at a fixed address: no PIE, no build-id note.
-        println!("cargo::rustc-link-arg-bins=--no-pie");
+        // Position-independent (dom0 runs wherever Xen put its RAM; xtf's entry code applies
+        // the relocations), with no dynamic linker and no build-id note.
+        println!("cargo::rustc-link-arg-bins=-pie");
+        println!("cargo::rustc-link-arg-bins=--no-dynamic-linker");
+        println!("cargo::rustc-link-arg-bins=-z");
+        println!("cargo::rustc-link-arg-bins=notext");
         println!("cargo::rustc-link-arg-bins=--build-id=none");
     }
     println!("cargo::rerun-if-env-changed=DEP_XTF_LINKER_SCRIPT");

@@ -1,17 +1,13 @@
 //! The event channel operations (crates/evtchn's `core` and 2-level logic, over the host
-//! glue of crates/evtchn/tests/model.rs) against that file's independent reference model,
+//! glue of crates/evtchn-model) against that crate's independent reference model,
 //! driven by arbitrary operation sequences: every result must equal the model's, and the
 //! host glue's locking and accounting checks must hold after every step (a panic is a
 //! finding). The proptest suite runs the same model with its own strategies; this target
 //! lets libFuzzer steer the sequences by coverage.
 #![no_main]
 
-#[path = "../../crates/evtchn/tests/model.rs"]
-#[allow(dead_code, unused_imports)]
-mod model;
-
+use evtchn_model::{Model, Op, step, world};
 use libfuzzer_sys::fuzz_target;
-use model::{Model, Op, step, world};
 
 /// Ports the way the proptest strategy draws them: low ports, the second bucket's edge,
 /// the 2L limit and past it, and 2^32-1.

@@ -31,7 +31,10 @@ fuzz_target!(|data: &[u8]| {
             Ok(cfg) => {
                 let _ = write!(s, "{}", cfg.channels.len());
                 for (shm, n) in cfg.regions() {
-                    let _ = write!(s, "{} {n}", shm.id.as_str());
+                    let _ = write!(s, "{} {n} {:?}", shm.id.as_str(), cfg.owner(&shm.id));
+                }
+                if let Some((missing, shm)) = cfg.numeric_id_gap() {
+                    let _ = write!(s, "{missing} {}", shm.path);
                 }
             }
             Err(errors) => {

@@ -113,7 +113,7 @@ int oxx_evtchn_bind_interdomain(domid_t dom, uint32_t port, domid_t remote_dom,
 /* ---- static shared memory ---- */
 struct domain *oxx_dom_io(void) { return dom_io; }
 
-bool oxx_page_owner_is_dom_io(uint64_t maddr)
+static bool page_owner_is(uint64_t maddr, const struct domain *owner)
 {
     struct page_info *page = maddr_to_page(maddr);
     struct domain *d = page_get_owner_and_reference(page);
@@ -121,7 +121,16 @@ bool oxx_page_owner_is_dom_io(uint64_t maddr)
     if ( d == NULL )
         return false;
     put_page(page);
-    return d == dom_io;
+    return d == owner;
+}
+
+bool oxx_page_owner_is_dom_io(uint64_t maddr) { return page_owner_is(maddr, dom_io); }
+
+struct domain *oxx_dom_shared(void) { return dom_shared; }
+
+bool oxx_page_owner_is_dom_shared(uint64_t maddr)
+{
+    return dom_shared && page_owner_is(maddr, dom_shared);
 }
 
 bool oxx_mfn_valid(uint64_t mfn) { return mfn_valid(_mfn(mfn)); }

@@ -39,6 +39,9 @@ int oxx_evtchn_bind_interdomain(domid_t dom, uint32_t port, domid_t remote_dom,
 /* Static shared memory primitives (domain_build.c's, one line each). */
 struct domain *oxx_dom_io(void);
 bool oxx_page_owner_is_dom_io(uint64_t maddr);
+/* dom_shared (DOMID_SHARED): the design draft's default owner, created by our Xen patch. */
+struct domain *oxx_dom_shared(void);
+bool oxx_page_owner_is_dom_shared(uint64_t maddr);
 bool oxx_mfn_valid(uint64_t mfn);
 int oxx_domain_add_max_pages(struct domain *d, unsigned long nr);
 void oxx_domain_sub_max_pages(struct domain *d, unsigned long nr);

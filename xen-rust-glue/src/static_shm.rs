@@ -93,6 +93,12 @@ pub fn page_owner_is_dom_io(maddr: u64) -> bool {
     unsafe { b::oxx_mfn_valid(maddr >> 12) && b::oxx_page_owner_is_dom_io(maddr) }
 }
 
+/// Whether the page at `maddr` is owned by dom_shared.
+pub fn page_owner_is_dom_shared(maddr: u64) -> bool {
+    // SAFETY: as in page_owner_is_dom_io.
+    unsafe { b::oxx_mfn_valid(maddr >> 12) && b::oxx_page_owner_is_dom_shared(maddr) }
+}
+
 /// `mfn_valid()`.
 pub fn mfn_valid(mfn: u64) -> bool {
     // SAFETY: a pure lookup.
@@ -108,7 +114,8 @@ pub unsafe fn put_page_nr(mfn: u64, nr: u64) {
     unsafe { b::oxx_put_page_nr(mfn, nr as _) }
 }
 
-/// A domain under construction at boot, handed in by C (construct_domU), or dom_io. It holds
+/// A domain under construction at boot, handed in by C (construct_domU), or dom_io or
+/// dom_shared. It holds
 /// no reference: C keeps the domain for the whole boot, so copies are harmless.
 #[derive(Clone, Copy)]
 pub struct BootDomain {
@@ -125,6 +132,13 @@ impl BootDomain {
     pub fn dom_io() -> Option<Self> {
         // SAFETY: dom_io is created at boot before domains are built and never freed.
         NonNull::new(unsafe { b::oxx_dom_io() }).map(|d| Self { d })
+    }
+
+    /// dom_shared (DOMID_SHARED), the design draft's default owner of a shared region;
+    /// `None` before Xen has created it.
+    pub fn dom_shared() -> Option<Self> {
+        // SAFETY: dom_shared is created at boot before domains are built and never freed.
+        NonNull::new(unsafe { b::oxx_dom_shared() }).map(|d| Self { d })
     }
 
     pub fn is_dom_io(&self) -> bool {

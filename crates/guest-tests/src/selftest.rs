@@ -23,6 +23,7 @@ fn own_domid() -> Result<DomId, Errno> {
     Ok(status.u[0] as DomId)
 }
 
+xtf::register_test!("hello", "print Xen's version and our domid, succeed", hello);
 /// Prints a greeting with Xen's version and our domid; succeeds unless xen_version fails or
 /// xtf's own set-up (MMU and caches on) is not in force.
 pub fn hello(env: &Env<'_>) {
@@ -50,6 +51,7 @@ pub fn hello(env: &Env<'_>) {
     xtf_success!();
 }
 
+xtf::register_test!("selftest-fail", "report SUCCESS, a warning, then FAILURE: ends FAILURE", fail);
 /// Ends FAILURE, whatever came before: the worst status wins.
 pub fn fail(_: &Env<'_>) {
     xtf_success!("selftest: SUCCESS first");
@@ -58,18 +60,29 @@ pub fn fail(_: &Env<'_>) {
     xtf_success!("selftest: a later SUCCESS must not hide it");
 }
 
+xtf::register_test!("selftest-skip", "report SKIP, then SUCCESS: ends SKIP", skip);
 /// Ends SKIP.
 pub fn skip(_: &Env<'_>) {
     xtf_skip!("selftest: SKIP on purpose");
     xtf_success!("selftest: a later SUCCESS must not hide it");
 }
 
+xtf::register_test!(
+    "selftest-warning",
+    "report a warning and SUCCESS: ends SUCCESS with warnings",
+    warning
+);
 /// Ends "SUCCESS with warnings".
 pub fn warning(_: &Env<'_>) {
     xtf_warning!("selftest: a warning on purpose");
     xtf_success!();
 }
 
+xtf::register_test!(
+    "selftest-fault",
+    "read an unmapped address: ends ERROR with the syndrome",
+    fault
+);
 /// Reads an address the identity map leaves unmapped; the vector reports it as ERROR.
 pub fn fault(_: &Env<'_>) {
     println!("selftest: reading {:#x}: expect a level 1 translation fault", mmu::UNMAPPED_VA);
@@ -88,6 +101,7 @@ pub fn fault(_: &Env<'_>) {
     xtf_failure!("selftest: read {:#x} from an unmapped address without a fault", value);
 }
 
+xtf::register_test!("selftest-panic", "panic: ends ERROR with the panic message", panic);
 /// Panics: the panic handler reports ERROR with the message.
 pub fn panic(env: &Env<'_>) {
     panic!("selftest: panic on purpose in test {}", env.name);

@@ -101,13 +101,33 @@ pub struct Domain<'t, N> {
     pub guest_ram: [(u64, u64); 2],
 }
 
+/// The `role` property as written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
-    /// No `role`: the region belongs to dom_io (the design draft's DOMID_SHARED) and every
-    /// domain naming it borrows it.
+    /// No `role`. Xen 4.17 binding: the region belongs to dom_io and every node naming it
+    /// borrows it (no explicit role may appear next to it). Design draft: "borrower", and the
+    /// region belongs to its explicit owner, or to dom_shared when no node is "owner".
     Default,
     Owner,
     Borrower,
+}
+
+/// The system domain that owns a region no domain owns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SystemOwner {
+    /// DOMID_IO: Xen 4.17's owner of a region with no roles (C's choice, kept for that binding).
+    DomIo,
+    /// DOMID_SHARED (0x7FF5): the design draft's default owner, created at boot by the
+    /// CONFIG_RUST_STATIC_SHM Xen patch.
+    DomShared,
+}
+
+/// Who owns a region's pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegionOwner {
+    /// The domain whose node says `role = "owner"`.
+    Domain,
+    System(SystemOwner),
 }
 
 /// A shared memory identifier in its canonical string form (a numeric id of the design
@@ -143,6 +163,11 @@ impl ShmId {
     pub fn as_str(&self) -> &str {
         core::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("?")
     }
+
+    /// The identifier as a number, if it is one in decimal.
+    pub fn number(&self) -> Option<u32> {
+        self.as_str().parse().ok()
+    }
 }
 
 /// One `xen,domain-shared-memory-v1` node.
@@ -153,7 +178,8 @@ pub struct Shm<'t, N> {
     pub node: N,
     pub path: Path<'t>,
     pub id: ShmId,
-    /// The id was a u32 (design draft binding).
+    /// The id was a u32: the design draft binding, whose `xen,shared-mem` is
+    /// `<host size guest>` (Xen 4.17's string-id binding: `<host guest size>`).
     pub numeric_id: bool,
     pub pbase: u64,
     pub gbase: u64,
@@ -213,6 +239,42 @@ impl<'t, N: Copy> Config<'t, N> {
     /// The domains borrowing the region of `id`: every node but the owner's.
     pub fn nr_borrowers(&self, id: &ShmId) -> u64 {
         self.shms.iter().filter(|s| s.id == *id && s.role != Role::Owner).count() as u64
+    }
+
+    /// Who owns the region of `id` (the configuration is checked: at most one owner node, and
+    /// the nodes of one id all use the same binding).
+    pub fn owner(&self, id: &ShmId) -> RegionOwner {
+        let mut nodes = self.shms.iter().filter(|s| s.id == *id);
+        let mut numeric = false;
+        for s in nodes.by_ref() {
+            if s.role == Role::Owner {
+                return RegionOwner::Domain;
+            }
+            numeric |= s.numeric_id;
+        }
+        RegionOwner::System(if numeric { SystemOwner::DomShared } else { SystemOwner::DomIo })
+    }
+
+    /// The design draft's identifier rule ("ascending order, starting from 0"): the first
+    /// numeric identifier missing below the highest one in use, with a node of that highest
+    /// identifier. `None` when the numeric identifiers in use are exactly 0..N. Only a warning
+    /// (see docs/static-shm.md): identifiers are matched by value, nothing indexes by them.
+    pub fn numeric_id_gap(&self) -> Option<(u32, &Shm<'t, N>)> {
+        let mut used = [0u64; (MAX_NUMERIC_SHM_ID as usize + 64) / 64];
+        let mut top: Option<(u32, &Shm<'t, N>)> = None;
+        for s in self.shms.iter().filter(|s| s.numeric_id) {
+            let Some(n) = s.id.number() else { continue };
+            if let Some(w) = used.get_mut(n as usize / 64) {
+                *w |= 1 << (n % 64);
+            }
+            if top.is_none_or(|(t, _)| n > t) {
+                top = Some((n, s));
+            }
+        }
+        let (t, s) = top?;
+        (0..t)
+            .find(|&k| used.get(k as usize / 64).is_some_and(|w| w & (1 << (k % 64)) == 0))
+            .map(|k| (k, s))
     }
 
     /// The distinct host regions, one [`Shm`] each (the first node naming it), with their
@@ -415,7 +477,8 @@ fn parse_shm<'t, T: DeviceTree>(
         return None;
     }
 
-    // xen,shm-id: Xen 4.17's string, or the design draft's u32.
+    // xen,shm-id: Xen 4.17's string, or the design draft's u32. Its form says which binding
+    // the node follows, and so the order of the `xen,shared-mem` cells.
     let mut id = None;
     let mut numeric_id = false;
     match dt.property(n, "xen,shm-id") {
@@ -436,6 +499,7 @@ fn parse_shm<'t, T: DeviceTree>(
             } else if is_string {
                 id = ShmId::from_str_bytes(body);
             } else if v.len() == 4 {
+                numeric_id = true;
                 let x = u32::from_be_bytes([v[0], v[1], v[2], v[3]]);
                 if x > MAX_NUMERIC_SHM_ID {
                     cx.err(
@@ -446,7 +510,6 @@ fn parse_shm<'t, T: DeviceTree>(
                     );
                 } else {
                     id = Some(ShmId::from_number(x));
-                    numeric_id = true;
                 }
             } else {
                 cx.err(dname, path, "xen,shm-id", Reason::ShmIdNotString);
@@ -467,6 +530,7 @@ fn parse_shm<'t, T: DeviceTree>(
         }
     };
 
+    // Cells: Xen 4.17 <host guest size>; the design draft <host size guest>.
     let want = 4 * (2 * ac + sc) as usize;
     let Some(v) = dt.property(n, "xen,shared-mem") else {
         cx.err(dname, path, "xen,shared-mem", Reason::Missing);
@@ -475,6 +539,11 @@ fn parse_shm<'t, T: DeviceTree>(
     if v.len() != want {
         let reason = if v.len() == 4 * (ac + sc) as usize {
             Reason::HostAddressMissing
+        } else if numeric_id {
+            Reason::Length {
+                got: v.len(),
+                want: "3 values: host address, size, guest address (design-draft order: xen,shm-id is a number)",
+            }
         } else {
             Reason::Length { got: v.len(), want: "3 values: host address, guest address, size" }
         };
@@ -482,54 +551,82 @@ fn parse_shm<'t, T: DeviceTree>(
         return None;
     }
     let (pbase, rest) = be_cells(v, ac)?;
-    let (gbase, rest) = be_cells(rest, ac)?;
-    let (size, _) = be_cells(rest, sc)?;
-    let p = "xen,shared-mem";
-    if size == 0 {
-        cx.err(dname, path, p, Reason::SizeZero);
-        return None;
+    let (gbase, size) = if numeric_id {
+        let (size, rest) = be_cells(rest, sc)?;
+        (be_cells(rest, ac)?.0, size)
+    } else {
+        let (gbase, rest) = be_cells(rest, ac)?;
+        (gbase, be_cells(rest, sc)?.0)
+    };
+    let fits = check_region(Some(&mut *cx), dname, path, host, d, pbase, gbase, size);
+    if !fits && numeric_id && check_region(None, dname, path, host, d, pbase, size, gbase) {
+        // The values make sense in Xen 4.17's order: most likely a 4.17-style node with a
+        // numeric identifier.
+        cx.err(dname, path, "xen,shared-mem", Reason::DraftOrder { size: gbase, guest: size });
     }
+    let id = id?;
+    (ok && fits).then_some(Shm { domain, node: n, path, id, numeric_id, pbase, gbase, size, role })
+}
+
+/// Whether a region `<pbase gbase size>` of a domain is valid on its own; with `cx`, each
+/// problem is reported.
+#[allow(clippy::too_many_arguments)]
+fn check_region<'t, N: Copy>(
+    mut cx: Option<&mut Ctx<'t, '_>>,
+    dname: Option<&'t str>,
+    path: Path<'t>,
+    host: &HostLayout<'_>,
+    d: &Domain<'t, N>,
+    pbase: u64,
+    gbase: u64,
+    size: u64,
+) -> bool {
+    let p = "xen,shared-mem";
+    let mut report = |reason| {
+        if let Some(cx) = cx.as_deref_mut() {
+            cx.err(dname, path, p, reason);
+        }
+    };
+    if size == 0 {
+        report(Reason::SizeZero);
+        return false;
+    }
+    let mut ok = true;
     for (what, value) in [("host address", pbase), ("guest address", gbase), ("size", size)] {
         if value % PAGE != 0 {
-            cx.err(dname, path, p, Reason::Unaligned { what, value });
+            report(Reason::Unaligned { what, value });
             ok = false;
         }
     }
     for (what, base) in [("host address", pbase), ("guest address", gbase)] {
         if base.checked_add(size).is_none() {
-            cx.err(dname, path, p, Reason::Overflow { what });
-            return None;
+            report(Reason::Overflow { what });
+            return false;
         }
     }
     if !ok {
-        return None;
+        return false;
     }
     let pend = pbase + size;
     if !host.ram.is_empty()
         && !host.ram.iter().any(|&(b, s)| b <= pbase && pend <= b.saturating_add(s))
     {
-        cx.err(dname, path, p, Reason::NotInRam { base: pbase, end: pend });
+        report(Reason::NotInRam { base: pbase, end: pend });
         ok = false;
     }
     for &(b, s, what) in host.reserved {
         if overlaps(pbase, size, b, s) {
-            cx.err(
-                dname,
-                path,
-                p,
-                Reason::OverlapsHost { what, base: b, end: b.saturating_add(s) },
-            );
+            report(Reason::OverlapsHost { what, base: b, end: b.saturating_add(s) });
             ok = false;
         }
     }
     for &(b, s) in &d.guest_ram {
         if s != 0 && overlaps(gbase, size, b, s) {
-            cx.err(dname, path, p, Reason::GuestOverlapsRam { base: b, end: b.saturating_add(s) });
+            report(Reason::GuestOverlapsRam { base: b, end: b.saturating_add(s) });
             ok = false;
         }
     }
-    let id = id?;
-    ok.then_some(Shm { domain, node: n, path, id, numeric_id, pbase, gbase, size, role })
+    ok
 }
 
 /// Rules across regions: identifiers, overlaps, ownership.
@@ -562,6 +659,12 @@ fn check_shm_set<'t, N: Copy>(cfg: &Config<'t, N>, cx: &mut Ctx<'t, '_>) {
             continue;
         }
         let same = || cfg.shms.iter().filter(|o| o.id == s.id);
+        // Both bindings can name one region ("7" and <7>), but they order the cells and
+        // choose the default owner differently: one region, one binding.
+        if let Some(o) = same().find(|o| o.numeric_id != s.numeric_id) {
+            cx.err(dname(o), o.path, "xen,shm-id", Reason::MixedBindings { other: s.path });
+            continue;
+        }
         let mut owner: Option<&Shm<'t, N>> = None;
         for o in same() {
             if o.role == Role::Owner {
@@ -573,6 +676,11 @@ fn check_shm_set<'t, N: Copy>(cfg: &Config<'t, N>, cx: &mut Ctx<'t, '_>) {
                 }
             }
         }
+        // The design draft: no role is "borrower", and a region nobody owns is dom_shared's.
+        if s.numeric_id {
+            continue;
+        }
+        // Xen 4.17: no role anywhere (dom_io owns the region) or an owner and borrowers.
         let explicit = same().find(|o| o.role != Role::Default);
         if let Some(x) = explicit {
             for o in same().filter(|o| o.role == Role::Default) {

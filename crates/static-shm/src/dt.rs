@@ -139,6 +139,11 @@ impl<'a> Fdt<'a> {
         {
             return Err(FdtError::BadHeader);
         }
+        // fdt-rs reads every header field with an unwrap: a blob shorter than the header
+        // (its totalsize saying so) would panic inside DevTree::new.
+        if blob.len() < DevTree::MIN_HEADER_SIZE {
+            return Err(FdtError::BadHeader);
+        }
         // SAFETY: fdt-rs requires the buffer to be 32-bit aligned and exactly `totalsize` bytes long,
         // both checked just above. fdt-rs then bounds-checks every read against the slice.
         // (Unsafe outside the glue because it concerns a byte slice only, no Xen state.)

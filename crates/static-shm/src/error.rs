@@ -164,6 +164,16 @@ pub enum Reason<'t> {
     TooManyBanks {
         max: usize,
     },
+    /// A design-draft node (numeric id) whose values only make sense in Xen 4.17's order:
+    /// `size` and `guest` as they would be read that way.
+    DraftOrder {
+        size: u64,
+        guest: u64,
+    },
+    /// One identifier named with a string on one node and a number on another.
+    MixedBindings {
+        other: Path<'t>,
+    },
 }
 
 impl Reason<'_> {
@@ -277,6 +287,17 @@ impl fmt::Display for Reason<'_> {
                 "no role here (owner dom_io) but {other} gives the region an explicit role"
             ),
             Reason::TooManyBanks { max } => write!(f, "more than {max} shared regions"),
+            Reason::DraftOrder { size, guest } => write!(
+                f,
+                "a numeric xen,shm-id is the design draft's binding, read as <host size guest>; \
+                 these values fit Xen 4.17's <host guest size> order (guest {guest:#x}, size \
+                 {size:#x}): write them in the draft's order or use a string xen,shm-id"
+            ),
+            Reason::MixedBindings { other } => write!(
+                f,
+                "the identifier is a number here and a string in {other} (or the reverse): the \
+                 two bindings order xen,shared-mem differently, so a region uses one"
+            ),
         }
     }
 }

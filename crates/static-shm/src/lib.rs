@@ -18,7 +18,7 @@ pub mod setup;
 #[cfg(feature = "xen")]
 pub mod xen;
 
-pub use check::{Config, HostLayout, Limits, Role, check};
+pub use check::{Config, HostLayout, Limits, RegionOwner, Role, SystemOwner, check};
 pub use dt::{DeviceTree, DeviceTreeExt, Fdt};
 pub use error::{Error, Errors, Path, Reason};
 

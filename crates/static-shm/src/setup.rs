@@ -3,7 +3,7 @@
 //! acquire_nr_borrower_domain / append_shm_bank_to_domain) in the same order, against small
 //! traits that the Xen glue implements and host tests record.
 
-use crate::check::{Config, Role};
+use crate::check::{Config, RegionOwner, Role, SystemOwner};
 use crate::error::{Error, Reason};
 
 /// What setting up static event channels needs from Xen.
@@ -61,13 +61,14 @@ pub fn set_up_channels<'t, N: Copy>(
 /// What setting up one domain's shared memory needs from Xen (the domain being built and its
 /// kernel_info are the implementor's).
 pub trait ShmHost {
-    /// Whether dom_io already owns the page at `pbase` (a previous borrower took it).
-    fn owned_by_dom_io(&mut self, pbase: u64) -> bool;
-    /// Gives the region to dom_io (`to_dom_io`) or to this domain, mapping it at `gbase` in the
-    /// latter case, and takes `nr_borrowers` extra references per page. Err(-errno).
+    /// Whether system domain `owner` already owns the page at `pbase` (a previous borrower
+    /// had the region assigned to it).
+    fn owned_by_system(&mut self, owner: SystemOwner, pbase: u64) -> bool;
+    /// Gives the region to system domain `to` (`Some`) or to this domain (`None`, mapping it
+    /// at `gbase`), and takes `nr_borrowers` extra references per page. Err(-errno).
     fn assign(
         &mut self,
-        to_dom_io: bool,
+        to: Option<SystemOwner>,
         pbase: u64,
         size: u64,
         gbase: u64,
@@ -80,7 +81,9 @@ pub trait ShmHost {
 }
 
 /// Sets up the regions of domain `domain` (an index into `cfg.domains`, or `None` for the
-/// nodes directly under `/chosen`).
+/// nodes directly under `/chosen`, dom0's). The owner node's domain gets the pages; every
+/// other node borrows: the first borrower of a region no domain owns assigns it to its system
+/// owner (dom_io for Xen 4.17's binding, dom_shared for the design draft's).
 pub fn set_up_domain_shm<'t, N: Copy>(
     cfg: &Config<'t, N>,
     domain: Option<usize>,
@@ -96,13 +99,17 @@ pub fn set_up_domain_shm<'t, N: Copy>(
             reason: Reason::Xen { op, rc },
         };
         let nr = cfg.nr_borrowers(&s.id);
-        match s.role {
-            Role::Owner => host
-                .assign(false, s.pbase, s.size, s.gbase, nr)
+        match (s.role, cfg.owner(&s.id)) {
+            (Role::Owner, _) => host
+                .assign(None, s.pbase, s.size, s.gbase, nr)
                 .map_err(|rc| fail("assign_shared_memory", rc))?,
-            Role::Default if !host.owned_by_dom_io(s.pbase) => host
-                .assign(true, s.pbase, s.size, s.gbase, nr)
-                .map_err(|rc| fail("assign_shared_memory (dom_io)", rc))?,
+            (_, RegionOwner::System(sys)) if !host.owned_by_system(sys, s.pbase) => {
+                let op = match sys {
+                    SystemOwner::DomIo => "assign_shared_memory (dom_io)",
+                    SystemOwner::DomShared => "assign_shared_memory (dom_shared)",
+                };
+                host.assign(Some(sys), s.pbase, s.size, s.gbase, nr).map_err(|rc| fail(op, rc))?
+            }
             _ => {}
         }
         if s.role != Role::Owner {

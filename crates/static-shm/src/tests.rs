@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::string::{String, ToString};
 use std::vec::Vec;
 
-use crate::check::{HostLayout, Limits, Role, check};
+use crate::check::{HostLayout, Limits, RegionOwner, Role, SystemOwner, check};
 use crate::dt::Fdt;
 use crate::setup::{EvtchnHost, ShmHost, set_up_channels, set_up_domain_shm};
 
@@ -115,6 +115,21 @@ fn shm(id: &str, p: u64, g: u64, s: u64, role: &str) -> String {
     )
 }
 
+/// A design-draft node: numeric id, cells in the draft's order `<host size guest>`.
+fn shm_draft(id: u32, p: u64, s: u64, g: u64, role: &str) -> String {
+    let role = if role.is_empty() { String::new() } else { format!("role = \"{role}\";") };
+    format!(
+        "shared-mem@{p:x} {{ compatible = \"xen,domain-shared-memory-v1\"; xen,shm-id = <{id:#x}>; \
+         xen,shared-mem = <0x{:x} 0x{:x} 0x{:x} 0x{:x} 0x{:x} 0x{:x}>; {role} }};",
+        p >> 32,
+        p & 0xffff_ffff,
+        s >> 32,
+        s & 0xffff_ffff,
+        g >> 32,
+        g & 0xffff_ffff
+    )
+}
+
 const P: u64 = 0x7000_0000;
 const G: u64 = 0x5000_0000;
 const S: u64 = 0x20_0000;
@@ -147,19 +162,28 @@ impl EvtchnHost for RecEvtchn {
 #[derive(Default)]
 struct RecShm {
     log: Vec<String>,
-    dom_io_owns: bool,
+    system_owns: Option<SystemOwner>,
 }
 
 impl ShmHost for RecShm {
-    fn owned_by_dom_io(&mut self, _: u64) -> bool {
-        self.dom_io_owns
+    fn owned_by_system(&mut self, owner: SystemOwner, _: u64) -> bool {
+        self.system_owns == Some(owner)
     }
-    fn assign(&mut self, io: bool, p: u64, s: u64, g: u64, nr: u64) -> Result<(), i32> {
-        self.log.push(format!(
-            "assign {} {p:#x}+{s:#x} at {g:#x} refs {nr}",
-            if io { "dom_io" } else { "self" }
-        ));
-        self.dom_io_owns |= io;
+    fn assign(
+        &mut self,
+        to: Option<SystemOwner>,
+        p: u64,
+        s: u64,
+        g: u64,
+        nr: u64,
+    ) -> Result<(), i32> {
+        let who = match to {
+            None => "self",
+            Some(SystemOwner::DomIo) => "dom_io",
+            Some(SystemOwner::DomShared) => "dom_shared",
+        };
+        self.log.push(format!("assign {who} {p:#x}+{s:#x} at {g:#x} refs {nr}"));
+        self.system_owns = self.system_owns.or(to);
         Ok(())
     }
     fn map_foreign(&mut self, g: u64, p: u64, s: u64) -> Result<(), i32> {
@@ -241,7 +265,7 @@ fn shm_default_owner_is_dom_io_and_borrowers_map_foreign() {
 
 #[test]
 fn shm_owner_and_borrower_and_numeric_draft_id() {
-    let dts = tree(&shm("<7>", P, G, S, "owner"), &shm("<7>", P, G, S, "borrower"), "", "");
+    let dts = tree(&shm_draft(7, P, S, G, "owner"), &shm_draft(7, P, S, G, "borrower"), "", "");
     let blob = dtc(&dts);
     let fdt = Fdt::new(blob.bytes()).unwrap();
     let cfg = check(&fdt, &host(), &Limits::default()).ok().unwrap();
@@ -528,6 +552,15 @@ fn shm_id_too_long() {
 }
 
 #[test]
+fn shm_id_of_the_maximum_length_is_accepted() {
+    // 15 characters: Xen 4.17's longest (MAX_SHM_ID_LENGTH 16 counts the NUL).
+    assert_eq!(
+        errors(&tree(&shm("\"0123456789abcde\"", P, G, S, ""), "", "", "")),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
 fn shm_id_empty() {
     refused(&tree(&shm("\"\"", P, G, S, ""), "", "", ""), &["xen,shm-id", "empty identifier"]);
 }
@@ -543,7 +576,7 @@ fn shm_id_without_value() {
 #[test]
 fn shm_numeric_id_out_of_range() {
     refused(
-        &tree(&shm("<0x127>", P, G, S, ""), "", "", ""),
+        &tree(&shm_draft(0x127, P, S, G, ""), "", "", ""),
         &["xen,shm-id", "0x127 is out of range 0..=0x126"],
     );
 }
@@ -603,6 +636,12 @@ fn shm_wraps_around() {
 #[test]
 fn shm_outside_ram() {
     refused(&tree(&shm("\"a\"", 0x1_0000_0000, G, S, ""), "", "", ""), &["is not inside host RAM"]);
+}
+
+#[test]
+fn shm_ending_past_ram() {
+    // Starts inside host RAM (0x40000000-0xc0000000) and ends 1 MiB past it.
+    refused(&tree(&shm("\"a\"", 0xbff0_0000, G, S, ""), "", "", ""), &["is not inside host RAM"]);
 }
 
 #[test]
@@ -702,7 +741,7 @@ fn every_error_is_reported_not_just_the_first() {
     assert_eq!(errors(&dts).len(), 2);
 }
 
-/// Fuzz finding (issue 9, docs/fuzzing.md; fuzz/regressions/static_shm_dt/): a structure
+/// Fuzz finding (docs/fuzzing.md; fuzz/regressions/static_shm_dt/): a structure
 /// block whose token walk reaches the blob's last word. fdt-rs's token parser requires
 /// `off + 4 < len` (a debug assertion; release builds, like Xen's, only bounds-check the
 /// read): the reader must refuse the tree as damaged, never call the parser out of contract.
@@ -712,6 +751,20 @@ fn fuzz_walk_to_the_last_word_is_a_damaged_tree() {
         "../../../fuzz/regressions/static_shm_dt/walk-to-last-word.dtb"
     ));
     assert!(errors.iter().any(|e| e.contains("damaged")), "{errors:?}");
+}
+
+/// Fuzz finding: a blob whose totalsize matches its length but is shorter than the FDT
+/// header. fdt-rs unwraps its header reads, so the reader must refuse such a blob first.
+#[test]
+fn fuzz_blob_shorter_than_the_header_is_refused() {
+    for len in (8..40).step_by(4) {
+        let mut words = vec![0u32; len / 4];
+        words[0] = u32::from_ne_bytes([0xd0, 0x0d, 0xfe, 0xed]);
+        words[1] = u32::from_ne_bytes((len as u32).to_be_bytes());
+        // SAFETY: u8 has no alignment or validity requirement; the slice covers `words`.
+        let bytes = unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), len) };
+        assert!(Fdt::new(bytes).is_err(), "{len}-byte blob accepted");
+    }
 }
 
 /// The check's messages for a fuzzer-found blob (copied to aligned storage as Xen has it).
@@ -728,7 +781,7 @@ fn regression_errors(data: &[u8]) -> Vec<String> {
     }
 }
 
-/// Fuzz finding (issue 9; fuzz/regressions/static_shm_dt/guest-ram-end-overflow.dtb): a
+/// Fuzz finding (fuzz/regressions/static_shm_dt/guest-ram-end-overflow.dtb): a
 /// domain whose `memory` makes a guest RAM bank end past 2^64, and a shared region in it.
 /// The refusal's "end" was `base + size`: an overflow panic in debug builds, a wrapped
 /// address in the message in release ones. It must be refused, the end saturated.
@@ -738,4 +791,174 @@ fn fuzz_guest_ram_bank_end_past_2_pow_64_is_refused_not_a_panic() {
         "../../../fuzz/regressions/static_shm_dt/guest-ram-end-overflow.dtb"
     ));
     assert!(!errors.is_empty(), "the tree must be refused");
+}
+
+// ---------------------------------------------------------------- design-draft binding
+
+/// The seed's example (shared/seeds/001), dom0's region under /chosen and the 1-cell
+/// addresses of its domU nodes, scaled to the test host's RAM: region 0 owned by dom0 and
+/// borrowed by domU1, region 1 with no role (dom_shared) in domU1 and domU2.
+fn seed_example() -> String {
+    "/dts-v1/;\n/ { #address-cells = <2>; #size-cells = <2>;\n\
+     chosen { #address-cells = <0x1>; #size-cells = <0x1>;\n\
+     dom0-shared-mem@70000000 { compatible = \"xen,domain-shared-memory-v1\"; xen,shm-id = <0x0>; \
+       role = \"owner\"; xen,shared-mem = <0x70000000 0x200000 0x70000000>; };\n\
+     domU1 { compatible = \"xen,domain\"; #address-cells = <0x1>; #size-cells = <0x1>; \
+       memory = <0 0x10000>; cpus = <1>;\n\
+       domU1-shared-mem@70000000 { compatible = \"xen,domain-shared-memory-v1\"; \
+         xen,shm-id = <0x0>; role = \"borrower\"; xen,shared-mem = <0x70000000 0x200000 0x50000000>; };\n\
+       domU1-shared-mem@70200000 { compatible = \"xen,domain-shared-memory-v1\"; \
+         xen,shm-id = <0x1>; xen,shared-mem = <0x70200000 0x400000 0x60000000>; }; };\n\
+     domU2 { compatible = \"xen,domain\"; #address-cells = <0x1>; #size-cells = <0x1>; \
+       memory = <0 0x10000>; cpus = <1>;\n\
+       domU2-shared-mem@70200000 { compatible = \"xen,domain-shared-memory-v1\"; \
+         xen,shm-id = <0x1>; xen,shared-mem = <0x70200000 0x400000 0x70000000>; }; };\n\
+     };\n};\n"
+        .to_string()
+}
+
+#[test]
+fn draft_cells_are_host_size_guest() {
+    let blob = dtc(&seed_example());
+    let fdt = Fdt::new(blob.bytes()).unwrap();
+    let cfg = check(&fdt, &host(), &Limits::default())
+        .map_err(|e| e.iter().map(|e| e.to_string()).collect::<Vec<_>>())
+        .unwrap();
+    let got: Vec<_> = cfg
+        .shms
+        .iter()
+        .map(|s| (s.domain, s.id.as_str().to_string(), s.pbase, s.size, s.gbase, s.role))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Some(0), "0".to_string(), 0x7000_0000, 0x20_0000, 0x5000_0000, Role::Borrower),
+            (Some(0), "1".to_string(), 0x7020_0000, 0x40_0000, 0x6000_0000, Role::Default),
+            (Some(1), "1".to_string(), 0x7020_0000, 0x40_0000, 0x7000_0000, Role::Default),
+            (None, "0".to_string(), 0x7000_0000, 0x20_0000, 0x7000_0000, Role::Owner),
+        ]
+    );
+}
+
+#[test]
+fn draft_region_without_role_is_dom_shared_s_and_everyone_borrows() {
+    let blob = dtc(&seed_example());
+    let fdt = Fdt::new(blob.bytes()).unwrap();
+    let cfg = check(&fdt, &host(), &Limits::default()).ok().unwrap();
+    let id = |i: usize| cfg.shms.get(i).unwrap().id;
+    assert_eq!(cfg.owner(&id(0)), RegionOwner::Domain);
+    assert_eq!(cfg.owner(&id(1)), RegionOwner::System(SystemOwner::DomShared));
+    let mut h = RecShm::default();
+    // dom0 (the /chosen nodes) is built first, then domU1, domU2.
+    assert_eq!(set_up_domain_shm(&cfg, None, &mut h), Ok(1));
+    assert_eq!(set_up_domain_shm(&cfg, Some(0), &mut h), Ok(2));
+    assert_eq!(set_up_domain_shm(&cfg, Some(1), &mut h), Ok(1));
+    assert_eq!(
+        h.log,
+        [
+            "assign self 0x70000000+0x200000 at 0x70000000 refs 1",
+            "record 0x70000000+0x200000 0",
+            "foreign 0x70000000+0x200000 at 0x50000000",
+            "record 0x50000000+0x200000 0",
+            "assign dom_shared 0x70200000+0x400000 at 0x60000000 refs 2",
+            "foreign 0x70200000+0x400000 at 0x60000000",
+            "record 0x60000000+0x400000 1",
+            "foreign 0x70200000+0x400000 at 0x70000000",
+            "record 0x70000000+0x400000 1",
+        ]
+    );
+}
+
+#[test]
+fn draft_no_role_next_to_an_owner_is_a_borrower() {
+    let dts = tree(&shm_draft(3, P, S, G, "owner"), &shm_draft(3, P, S, G, ""), "", "");
+    let blob = dtc(&dts);
+    let fdt = Fdt::new(blob.bytes()).unwrap();
+    let cfg = check(&fdt, &host(), &Limits::default()).ok().unwrap();
+    let mut h = RecShm::default();
+    set_up_domain_shm(&cfg, Some(0), &mut h).unwrap();
+    set_up_domain_shm(&cfg, Some(1), &mut h).unwrap();
+    assert_eq!(
+        h.log,
+        [
+            "assign self 0x70000000+0x200000 at 0x50000000 refs 1",
+            "record 0x50000000+0x200000 3",
+            "foreign 0x70000000+0x200000 at 0x50000000",
+            "record 0x50000000+0x200000 3",
+        ]
+    );
+}
+
+#[test]
+fn draft_explicit_borrowers_without_owner_borrow_from_dom_shared() {
+    let dts = tree(&shm_draft(0, P, S, G, "borrower"), &shm_draft(0, P, S, G, "borrower"), "", "");
+    let blob = dtc(&dts);
+    let fdt = Fdt::new(blob.bytes()).unwrap();
+    let cfg = check(&fdt, &host(), &Limits::default()).ok().unwrap();
+    let mut h = RecShm::default();
+    set_up_domain_shm(&cfg, Some(0), &mut h).unwrap();
+    set_up_domain_shm(&cfg, Some(1), &mut h).unwrap();
+    assert_eq!(h.log[0], "assign dom_shared 0x70000000+0x200000 at 0x50000000 refs 2");
+    assert_eq!(h.log.iter().filter(|l| l.starts_with("assign")).count(), 1);
+}
+
+#[test]
+fn draft_two_owners_are_still_refused() {
+    let dts = tree(&shm_draft(0, P, S, G, "owner"), &shm_draft(0, P, S, G, "owner"), "", "");
+    refused(&dts, &["domain domU1", "property role", "is owner of the region too"]);
+}
+
+#[test]
+fn draft_node_in_xen_4_17_order_is_refused_with_a_hint() {
+    // <host guest size> with a numeric id: read as size 0x50000000 at guest 0x200000.
+    let dts = tree(&shm_draft(0, P, G, S, ""), "", "", "");
+    let errs = errors(&dts);
+    assert!(
+        errs.iter().any(|e| e.contains("node /chosen/domU0/shared-mem@70000000")
+            && e.contains("property xen,shared-mem")
+            && e.contains(
+                "fit Xen 4.17's <host guest size> order (guest 0x50000000, size 0x200000)"
+            )),
+        "{errs:#?}"
+    );
+}
+
+#[test]
+fn draft_short_property_names_the_draft_order() {
+    let dts = tree(&shm_draft(0, P, S, G, ""), "", "", "").replace("0x0 0x50000000>", "0x0>");
+    refused(&dts, &["xen,shared-mem", "host address, size, guest address (design-draft order"]);
+}
+
+#[test]
+fn one_region_in_both_bindings_is_refused() {
+    let dts = tree(&shm("\"7\"", P, G, S, ""), &shm_draft(7, P, S, G, ""), "", "");
+    refused(&dts, &["domain domU1", "property xen,shm-id", "a number here and a string"]);
+}
+
+#[test]
+fn xen_4_17_binding_keeps_dom_io() {
+    let dts = tree(&shm("\"a\"", P, G, S, ""), &shm("\"a\"", P, 0x6000_0000, S, ""), "", "");
+    let blob = dtc(&dts);
+    let fdt = Fdt::new(blob.bytes()).unwrap();
+    let cfg = check(&fdt, &host(), &Limits::default()).ok().unwrap();
+    let id = cfg.shms.get(0).unwrap().id;
+    assert_eq!(cfg.owner(&id), RegionOwner::System(SystemOwner::DomIo));
+}
+
+#[test]
+fn numeric_id_gap_is_found_not_refused() {
+    let dts = tree(&shm_draft(0, P, S, G, ""), &shm_draft(2, P + S, S, G, ""), "", "");
+    let blob = dtc(&dts);
+    let fdt = Fdt::new(blob.bytes()).unwrap();
+    let cfg = check(&fdt, &host(), &Limits::default()).ok().unwrap();
+    let (missing, s) = cfg.numeric_id_gap().unwrap();
+    assert_eq!(
+        (missing, s.id.as_str(), s.path.to_string().as_str()),
+        (1, "2", "/chosen/domU1/shared-mem@70200000")
+    );
+
+    let blob = dtc(&seed_example());
+    let fdt = Fdt::new(blob.bytes()).unwrap();
+    let cfg = check(&fdt, &host(), &Limits::default()).ok().unwrap();
+    assert!(cfg.numeric_id_gap().is_none());
 }

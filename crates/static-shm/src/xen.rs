@@ -17,11 +17,11 @@ use core::ffi::{CStr, c_char, c_int, c_void};
 use core::fmt::Write;
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 
-use xen_rust_glue::print::XENLOG_ERR;
+use xen_rust_glue::print::{XENLOG_ERR, XENLOG_WARNING};
 use xen_rust_glue::printk;
 use xen_rust_glue::static_shm::{self as glue, BootDomain, FdtWriter, KernelInfo, MemInfo};
 
-use crate::check::{Config, HostLayout, Limits, check_into};
+use crate::check::{Config, HostLayout, Limits, SystemOwner, check_into};
 use crate::dt::Fdt;
 use crate::error::{Errno, Errors};
 use crate::setup::{EvtchnHost, ShmHost, set_up_channels, set_up_domain_shm};
@@ -151,6 +151,26 @@ pub extern "C" fn xen_rust_static_shm_early() -> c_int {
     0
 }
 
+/// Whether the design draft's identifier rule has been looked at (once per boot).
+static IDS_LOOKED_AT: AtomicBool = AtomicBool::new(false);
+
+/// Warns (once) when the numeric identifiers in use are not 0..N, as the design draft asks.
+/// Not refused: identifiers are matched by value and nothing indexes by them.
+fn warn_numeric_id_gap() {
+    if IDS_LOOKED_AT.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    with_config(true, |cfg| {
+        if let Ok(Some((missing, s))) = cfg.map(|c| c.numeric_id_gap()) {
+            printk!(
+                "{XENLOG_WARNING}static-shm: warning: node {}: xen,shm-id {} is in use but {missing} is not (the design draft numbers regions in ascending order from 0)\n",
+                s.path,
+                s.id.as_str()
+            );
+        }
+    });
+}
+
 /// Checks the configuration once the console is up; prints every error. 0 or -errno.
 fn checked_or_report() -> c_int {
     match with_config(true, |cfg| match cfg {
@@ -181,37 +201,44 @@ struct XenShm {
 }
 
 impl ShmHost for XenShm {
-    fn owned_by_dom_io(&mut self, pbase: u64) -> bool {
-        glue::page_owner_is_dom_io(pbase)
+    fn owned_by_system(&mut self, owner: SystemOwner, pbase: u64) -> bool {
+        match owner {
+            SystemOwner::DomIo => glue::page_owner_is_dom_io(pbase),
+            SystemOwner::DomShared => glue::page_owner_is_dom_shared(pbase),
+        }
     }
 
     /// assign_shared_memory() and acquire_shared_memory_bank(), with C's later fix: the
     /// reference rollback loop ends (4.17's `while ( --i >= 0 )` on an unsigned never did).
     fn assign(
         &mut self,
-        to_dom_io: bool,
+        to: Option<SystemOwner>,
         pbase: u64,
         size: u64,
         gbase: u64,
         nr_borrowers: u64,
     ) -> Result<(), i32> {
-        let owner =
-            if to_dom_io { BootDomain::dom_io().ok_or(-(Errno::ESRCH as i32))? } else { self.d };
+        let owner = match to {
+            None => self.d,
+            Some(SystemOwner::DomIo) => BootDomain::dom_io().ok_or(-(Errno::ESRCH as i32))?,
+            Some(SystemOwner::DomShared) => {
+                BootDomain::dom_shared().ok_or(-(Errno::ESRCH as i32))?
+            }
+        };
         let nr = size >> PAGE_SHIFT;
         let smfn = pbase >> PAGE_SHIFT;
-        if to_dom_io {
-            printk!(
-                "d[IO]: allocate static shared memory BANK {:#016x}-{:#016x}.\n",
-                pbase,
-                pbase + size
-            );
-        } else {
-            printk!(
-                "d{}: allocate static shared memory BANK {:#016x}-{:#016x}.\n",
-                owner.id(),
-                pbase,
-                pbase + size
-            );
+        let end = pbase + size;
+        match to {
+            Some(SystemOwner::DomIo) => {
+                printk!("d[IO]: allocate static shared memory BANK {pbase:#016x}-{end:#016x}.\n")
+            }
+            Some(SystemOwner::DomShared) => printk!(
+                "d[SHARED]: allocate static shared memory BANK {pbase:#016x}-{end:#016x}.\n"
+            ),
+            None => printk!(
+                "d{}: allocate static shared memory BANK {pbase:#016x}-{end:#016x}.\n",
+                owner.id()
+            ),
         }
         if (0..nr).any(|i| !glue::mfn_valid(smfn + i)) {
             return Err(-(Errno::EINVAL as i32));
@@ -222,8 +249,8 @@ impl ShmHost for XenShm {
             owner.sub_max_pages(nr);
             return Err(rc);
         }
-        // dom_io sees RAM 1:1: no p2m mapping for it.
-        if !owner.is_dom_io() {
+        // The system domains see RAM 1:1: no p2m mapping for them.
+        if to.is_none() {
             owner.physmap_add(gbase >> PAGE_SHIFT, smfn, nr)?;
         }
         // One reference per borrower, taken now: a borrower may be built before the owner.
@@ -265,6 +292,7 @@ pub extern "C" fn xen_rust_process_shm(
     if rc != 0 {
         return rc;
     }
+    warn_numeric_id_gap();
     if path.is_null() {
         return neg(Errno::EINVAL);
     }

@@ -6,6 +6,7 @@
 use core::fmt;
 
 pub mod argo;
+pub mod control;
 pub mod v4v;
 
 /// Hypercall numbers (public/xen.h).

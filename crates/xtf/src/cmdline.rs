@@ -20,6 +20,15 @@ pub fn flag(cmdline: &str, flag: &str) -> bool {
     words(cmdline).any(|w| w == flag)
 }
 
+/// A number in a value: hexadecimal with `0x`, else decimal (addresses and sizes inside
+/// composite values such as `shm=GPA:SIZE:ID`).
+pub fn number(s: &str) -> Option<u64> {
+    match s.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,6 +53,16 @@ mod tests {
     #[test]
     fn value_may_hold_equals() {
         assert_eq!(value("opt=a=b", "opt"), Some("a=b"));
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(number("0x50000000"), Some(0x5000_0000));
+        assert_eq!(number("4096"), Some(4096));
+        assert_eq!(number("0x"), None);
+        assert_eq!(number("0x1g"), None);
+        assert_eq!(number("-1"), None);
+        assert_eq!(number(""), None);
     }
 
     #[test]

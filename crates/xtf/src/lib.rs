@@ -13,27 +13,22 @@
 //! # Writing a test
 //!
 //! ```ignore
-//! use xtf::{Env, Test, xtf_success, xtf_failure};
+//! use xtf::{Env, expect_eq, try_op, xtf_success};
 //!
+//! xtf::register_test!("my-test", "what it checks", my_test);
 //! fn my_test(env: &Env<'_>) {
-//!     let Ok((major, minor)) = xtf::guest::hypercall::xen_version() else {
-//!         xtf_failure!("no version");
-//!         return;
-//!     };
-//!     if major < 4 {
-//!         xtf_failure!("Xen {major}.{minor} is too old");
+//!     let (major, _minor) = try_op!(xtf::guest::hypercall::xen_version(), "xen_version");
+//!     if expect_eq!(major, 4, "Xen's major version") {
+//!         xtf_success!();
 //!     }
-//!     xtf_success!();
 //! }
-//!
-//! static TESTS: &[Test] = &[Test::new("my-test", "what it checks", my_test)];
-//! xtf::guest_main!(TESTS);
 //! ```
 //!
 //! The domain's bootargs choose the test (`test=my-test`). The guest prints
 //! `--- Xen Test Framework (oxidised) --- test: my-test`, the test's own lines, and last
 //! `Test result: SUCCESS` (or `SUCCESS with warnings`, `SKIP`, `ERROR`, `FAILURE`), then asks
-//! Xen to power it off.
+//! Xen to power it off. A test reads its own `key=value` words with [`Env::arg`],
+//! [`Env::arg_u32`] and friends.
 #![cfg_attr(not(test), no_std)]
 
 pub mod abi;
@@ -107,18 +102,68 @@ macro_rules! xtf_failure {
     ($($arg:tt)+) => { $crate::guest::report::failure(format_args!($($arg)+)) };
 }
 
-/// Defines the guest's Rust entry point (called by xtf's entry code) over a test table.
+/// Registers a guest test next to its body:
+/// `register_test!("name", "one line on what it checks", body);` where `body` is a
+/// `fn(&Env<'_>)` (a generic body is named instantiated, `body::<V4v>`).
+///
+/// The [`Test`] goes into the `.xtf_tests` link section, which guest.ld keeps and brackets so
+/// that the runner reads every registration as one table. Its symbol `xtf_test.NAME` makes a
+/// second test of the same name a build error ("symbol `xtf_test.NAME` is already defined")
+/// and lets ci/guest-tests-all-run list an image's tests from its symbol table.
+#[macro_export]
+macro_rules! register_test {
+    ($name:literal, $about:expr, $run:expr $(,)?) => {
+        const _: () = {
+            // SAFETY: link_section: only this macro writes `.xtf_tests`, always a `Test`, so
+            // the section is an array of `Test` (what `guest::registered` reads). export_name:
+            // the `xtf_test.` prefix names nothing else and the symbol is never called, so the
+            // only clash it can cause is a repeated test name, which must fail the build.
+            #[used]
+            #[unsafe(link_section = ".xtf_tests")]
+            #[unsafe(export_name = concat!("xtf_test.", $name))]
+            static TEST: $crate::Test = $crate::Test::new($name, $about, $run);
+        };
+    };
+}
+
+/// `check!(cond, "what", args..)`: reports FAILURE with the message unless `cond`; evaluates
+/// to `cond`, so a test can stop or go on.
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 #[macro_export]
-macro_rules! guest_main {
-    ($tests:expr) => {
-        /// Called once by xtf's entry code, on the boot stack with the MMU on, with the DTB
-        /// address Xen passed in x0.
-        // SAFETY: `xtf_guest_entry` is the one symbol of this name (a second `guest_main!`
-        // would fail to link); its signature is what the entry code calls.
-        #[unsafe(no_mangle)]
-        extern "C" fn xtf_guest_entry(dtb: usize) -> ! {
-            $crate::guest::run(dtb, $tests)
+macro_rules! check {
+    ($cond:expr, $($what:tt)+) => {
+        $crate::guest::report::check($cond, format_args!($($what)+))
+    };
+}
+
+/// `expect_eq!(got, want, "what", args..)`: reports FAILURE "what: got G, expected W" unless
+/// `got == want`; evaluates to whether they are equal. Takes both by reference (nothing is
+/// moved), like `assert_eq!`.
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+#[macro_export]
+macro_rules! expect_eq {
+    ($got:expr, $want:expr, $($what:tt)+) => {
+        match (&$got, &$want) {
+            (got, want) => $crate::guest::report::check(
+                *got == *want,
+                format_args!("{}: got {:?}, expected {:?}", format_args!($($what)+), got, want),
+            ),
+        }
+    };
+}
+
+/// `try_op!(result, "what", args..)`: the `Ok` value, or FAILURE "what failed: E" (the error's
+/// `Display`) and `return` from the enclosing test function.
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+#[macro_export]
+macro_rules! try_op {
+    ($result:expr, $($what:tt)+) => {
+        match $result {
+            Ok(v) => v,
+            Err(err) => {
+                $crate::xtf_failure!("{} failed: {}", format_args!($($what)+), err);
+                return;
+            }
         }
     };
 }

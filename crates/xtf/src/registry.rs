@@ -1,10 +1,18 @@
-//! The table of tests a guest image carries, and choosing one from the command line.
+//! The tests a guest image carries, and choosing one from the command line.
 //!
-//! A guest binary lists its tests in a `static [Test]`; `test=NAME` in the domain's bootargs
-//! picks one. Selection is plain logic on strings, unit-tested here on the host.
+//! A test is declared next to its body with [`register_test!`](crate::register_test): the
+//! macro places a [`Test`] in the `xtf_tests` link section, which the guest linker script
+//! (guest.ld) keeps and brackets with `__xtf_tests_start` / `__xtf_tests_end`; the runner reads
+//! that array as the image's table ([`crate::guest::registered`]). `test=NAME` in the domain's
+//! bootargs picks one. Two tests cannot share a name: each registration also defines the
+//! symbol `xtf_test.NAME`, so a second one fails the build, and [`select`] refuses a table
+//! with a repeated name at boot. The same symbols let a host check list an image's tests
+//! (ci/guest-tests-all-run). Selection is plain logic on strings, unit-tested here on the host.
 
 use core::fmt;
+use core::str::FromStr;
 
+use crate::abi::DomId;
 use crate::cmdline;
 use crate::fdt::Fdt;
 
@@ -28,18 +36,40 @@ impl<'a> Env<'a> {
     pub fn flag(&self, flag: &str) -> bool {
         cmdline::flag(self.bootargs, flag)
     }
+
+    /// `key=value` parsed as a `T` (decimal for numbers); `None` if the key is missing or its
+    /// value does not parse.
+    pub fn arg_parse<T: FromStr>(&self, key: &str) -> Option<T> {
+        self.arg(key).and_then(|v| v.parse().ok())
+    }
+
+    /// `key=N` as a `u32`.
+    pub fn arg_u32(&self, key: &str) -> Option<u32> {
+        self.arg_parse(key)
+    }
+
+    /// `key=N` as a `u64`.
+    pub fn arg_u64(&self, key: &str) -> Option<u64> {
+        self.arg_parse(key)
+    }
+
+    /// `peer=D`: the other domain's domid in a two-domain test (domU n of a config is domid
+    /// n + 1). In a guest, `Env::need_peer` ends the test when it is missing.
+    pub fn peer(&self) -> Option<DomId> {
+        self.arg_parse("peer")
+    }
 }
 
 /// The body of a test: reports through `xtf_success!` and friends and returns (or panics, or
 /// takes an exception: both end as ERROR).
 pub type TestFn = fn(&Env<'_>);
 
-/// One entry of a guest's test table.
+/// One entry of a guest's test table (made by [`register_test!`](crate::register_test)).
 #[derive(Clone, Copy)]
 pub struct Test {
     /// What `test=` names. Unique within a table.
     pub name: &'static str,
-    /// One line on what it checks.
+    /// One line on what it checks (the guest prints it after the banner).
     pub about: &'static str,
     pub run: TestFn,
 }

@@ -167,6 +167,11 @@ impl Bench {
     }
 }
 
+xtf::register_test!(
+    "bench-evtchn-2l",
+    "time each 2-level event channel op over n calls (n=N, default 10000)",
+    evtchn_2l
+);
 /// `test=bench-evtchn-2l [n=N]`: every 2-level op that one domain can time on its own.
 pub fn evtchn_2l(env: &Env<'_>) {
     let mut b = Bench::new(env);
@@ -246,6 +251,11 @@ fn loopback() -> Result<(EvtchnPort, EvtchnPort), (&'static str, Errno)> {
     Ok((local, remote))
 }
 
+xtf::register_test!(
+    "bench-evtchn-fifo",
+    "time each FIFO event channel op over n calls (n=N, default 10000)",
+    evtchn_fifo
+);
 /// `test=bench-evtchn-fifo [n=N]`: the FIFO ABI's ops that one domain can time on its own.
 ///
 /// `init_control` and `expand_array` happen once per domain, so each iteration first resets
@@ -336,6 +346,11 @@ pub fn evtchn_fifo(env: &Env<'_>) {
     }
 }
 
+xtf::register_test!(
+    "bench-evtchn-scaling",
+    "send and alloc_unbound on the top ports with ports=N bound: abi=fifo|2l n=N bind_n=M",
+    evtchn_scaling
+);
 /// `test=bench-evtchn-scaling ports=N abi=fifo|2l [n=N] [bind_n=M]`: send and bind cost with
 /// N ports in use (N up to the ABI's limit and the domain's
 /// `xen,max-evtchn-port`, patches/0003).
@@ -453,6 +468,11 @@ pub fn evtchn_scaling(env: &Env<'_>) {
     }
 }
 
+xtf::register_test!(
+    "bench-evtchn-pingpong",
+    "cross-domain round trip with upcalls: role=ping|pong port=P abi=2l|fifo n=N (two domUs)",
+    evtchn_pingpong
+);
 /// `test=bench-evtchn-pingpong role=ping|pong port=P [abi=2l|fifo] [n=N]`: a cross-domain
 /// send including the receiver's upcall. Two domUs share one pCPU (`-smp 1`)
 /// and a static event channel. Each round trip: ping sends; Xen marks the port pending in

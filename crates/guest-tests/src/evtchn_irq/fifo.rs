@@ -3,6 +3,7 @@
 //! between vCPUs' queues.
 
 use core::sync::atomic::{AtomicU32, Ordering};
+use xtf::{check, expect_eq, try_op};
 
 use xtf::Env;
 use xtf::abi::{Errno, EventWord, EventWordFlags as F, fifo};
@@ -35,6 +36,11 @@ fn ipis<const N: usize>(vcpu: u32) -> Result<[Port; N], Errno> {
     Ok(p)
 }
 
+xtf::register_test!(
+    "evtchn-irq-fifo-priority",
+    "FIFO: queues consumed in priority order by the upcall",
+    priority
+);
 /// Five events queued at priorities 15, 7, 0, 3, 0 with IRQs masked: the control block's
 /// READY and HEADs and each word's LINKED/LINK show the queues; one upcall then takes them
 /// highest priority first, FIFO within a queue, and leaves every word and READY clear.
@@ -79,6 +85,11 @@ pub fn priority(env: &Env<'_>) {
     done();
 }
 
+xtf::register_test!(
+    "evtchn-irq-fifo-linked-busy",
+    "FIFO: LINKED/LINK/BUSY/MASKED as Xen leaves them",
+    linked_busy
+);
 /// LINK and BUSY as Xen writes them: each event links to the queue tail; a tail the guest
 /// marked BUSY is linked anyway and BUSY cleared by Xen's cmpxchg; a masked event is pending
 /// but unlinked until EVTCHNOP_unmask links it; an event already linked is not linked again.
@@ -136,6 +147,11 @@ pub fn linked_busy(env: &Env<'_>) {
     done();
 }
 
+xtf::register_test!(
+    "evtchn-irq-fifo-second-vcpu",
+    "FIFO: vCPU 1 gets events only after its init_control",
+    second_vcpu
+);
 /// With FIFO on vCPU 0 only, an event for vCPU 1 (no control block) is dropped: not even
 /// PENDING. After init_control for vCPU 1 (on vCPU 1), IPIs and an interdomain port moved with
 /// bind_vcpu are delivered through vCPU 1's own queues; init_control twice is -EINVAL.
@@ -192,6 +208,11 @@ fn hold_irqs_masked(_: u64) -> u64 {
     u64::from(released)
 }
 
+xtf::register_test!(
+    "evtchn-irq-fifo-queue-move",
+    "FIFO: an event moving to vCPU 1's queue; vCPU 0's stale tail invalidated",
+    queue_move
+);
 /// An event moving between queues (event_fifo.c's lastq): while still LINKED on vCPU 0's
 /// queue, bind_vcpu and set_priority leave it there; once consumed, the next send queues it
 /// on vCPU 1 at its new priority and invalidates vCPU 0's tail that still named it, so a

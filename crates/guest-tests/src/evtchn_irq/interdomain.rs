@@ -12,6 +12,7 @@ use xtf::guest::evtchn::{self, Port};
 use xtf::guest::upcall::{self, Abi};
 use xtf::guest::{shared_info, timer};
 use xtf::platform::PpiSource;
+use xtf::{check, expect_eq, try_op};
 use xtf::{println, xtf_error};
 
 use super::{QUIET_MS, done, expect_log, setup};
@@ -21,13 +22,14 @@ const PEER_MS: u64 = 30_000;
 /// Between pings.
 const PING_EVERY_MS: u64 = 100;
 
-fn arg_u32(env: &Env<'_>, key: &str) -> Option<u32> {
-    env.arg(key).and_then(|v| v.parse().ok())
-}
-
+xtf::register_test!(
+    "evtchn-irq-static-ping",
+    "2 domains: static channel ping/pong, taken on vCPU 1",
+    static_ping
+);
 pub fn static_ping(env: &Env<'_>) {
     let (Some(port), Some(peer), Some(peer_port), Some(role)) =
-        (arg_u32(env, "port"), arg_u32(env, "peer"), arg_u32(env, "peer-port"), env.arg("role"))
+        (env.arg_u32("port"), env.arg_u32("peer"), env.arg_u32("peer-port"), env.arg("role"))
     else {
         xtf_error!("needs port=N peer=D peer-port=M role=ping|pong on the command line");
         return;

@@ -12,40 +12,6 @@
 //! for GICv3 that booted on a GICv2 fails); `port=N`, `role=...`, `peer=N` for the
 //! two-domain cases.
 
-// Assertion macros for the submodules (textual scope: defined before the `mod` lines, not
-// exported, so they cannot clash with other suites' macros).
-
-/// `check!(cond, "fmt", args)`: FAILURE naming the expectation unless `cond`.
-macro_rules! check {
-    ($cond:expr, $($arg:tt)+) => {
-        $crate::evtchn_irq::check($cond, format_args!($($arg)+))
-    };
-}
-
-/// `expect_eq!(got, want, "what")`: FAILURE "what: got X, expected Y" unless equal.
-macro_rules! expect_eq {
-    ($got:expr, $want:expr, $($arg:tt)+) => {{
-        let (got, want) = ($got, $want);
-        $crate::evtchn_irq::check(
-            got == want,
-            format_args!("{}: got {:?}, expected {:?}", format_args!($($arg)+), got, want),
-        )
-    }};
-}
-
-/// Unwraps a hypercall result or reports FAILURE naming the call and returns from the test.
-macro_rules! try_op {
-    ($e:expr, $($arg:tt)+) => {
-        match $e {
-            Ok(v) => v,
-            Err(err) => {
-                xtf::xtf_failure!("{} failed: {}", format_args!($($arg)+), err);
-                return;
-            }
-        }
-    };
-}
-
 pub mod fifo;
 pub mod interdomain;
 pub mod selftest;
@@ -53,14 +19,12 @@ pub mod stress;
 pub mod twolevel;
 pub mod vcpus;
 
-use core::fmt;
-
-use xtf::Env;
 use xtf::abi::{DOMID_SELF, Errno};
 use xtf::guest::evtchn::{self, Port};
 use xtf::guest::upcall::{self, Abi, Config};
 use xtf::guest::{gic, timer};
 use xtf::platform::Platform;
+use xtf::{Env, check};
 use xtf::{println, xtf_error, xtf_failure};
 
 /// How long any single wait may take before the test fails. Generous: the virtual counter
@@ -104,14 +68,6 @@ pub fn setup_with(env: &Env<'_>, cfg: Config) -> Option<Platform> {
     Some(platform)
 }
 
-/// Reports FAILURE with `what` unless `ok`; returns `ok`.
-pub fn check(ok: bool, what: fmt::Arguments<'_>) -> bool {
-    if !ok {
-        xtf_failure!("{what}");
-    }
-    ok
-}
-
 /// Waits for vCPU `cpu` to have taken `n` events in all; FAILURE after [`WAIT_MS`].
 pub fn wait_delivered(cpu: usize, n: usize) -> bool {
     timer::wait_until(WAIT_MS, format_args!("{n} event(s) delivered on vCPU {cpu}"), || {
@@ -125,7 +81,7 @@ pub fn wait_delivered(cpu: usize, n: usize) -> bool {
 pub fn expect_log(cpu: usize, ports: &[Port], what: &str) -> bool {
     timer::delay_ms(QUIET_MS);
     let log = upcall::log(cpu);
-    check(log.ports_are(ports), format_args!("{what}: vCPU {cpu} took {log}, expected {:?}", ports))
+    check!(log.ports_are(ports), "{what}: vCPU {cpu} took {log}, expected {ports:?}")
 }
 
 /// Checks the log of `cpu` entry by entry, FIFO queues included.
@@ -134,7 +90,7 @@ pub fn expect_fifo_log(cpu: usize, want: &[(Port, u8)], what: &str) -> bool {
     let log = upcall::log(cpu);
     let ok = log.total() == want.len()
         && log.entries().iter().zip(want).all(|(d, &(p, q))| d.port == p && d.queue == Some(q));
-    check(ok, format_args!("{what}: vCPU {cpu} took {log}, expected {want:?} as (port, queue)"))
+    check!(ok, "{what}: vCPU {cpu} took {log}, expected {want:?} as (port, queue)")
 }
 
 /// A loopback channel in this domain: `a` from alloc_unbound(self, self) and `b` bound to it
@@ -147,9 +103,9 @@ pub fn loopback() -> Result<(Port, Port), Errno> {
     let b = evtchn::bind_interdomain(DOMID_SELF, a)?;
     if wait_delivered(0, before + 1) {
         let log = upcall::log(0);
-        check(
+        check!(
             log.port(before) == Some(b),
-            format_args!("bind_interdomain: expected the bound end {b} delivered, got {log}"),
+            "bind_interdomain: expected the bound end {b} delivered, got {log}"
         );
     }
     timer::delay_ms(QUIET_MS);

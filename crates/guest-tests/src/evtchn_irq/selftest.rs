@@ -4,6 +4,7 @@
 //! end FAILURE (`#@ expect` in their config).
 
 use core::sync::atomic::{AtomicU64, Ordering};
+use xtf::{check, expect_eq};
 
 use xtf::Env;
 use xtf::guest::upcall::{self, Abi, Config};
@@ -32,6 +33,11 @@ fn arm_and_wait(ms: u64) -> u64 {
     0
 }
 
+xtf::register_test!(
+    "evtchn-irq-timer",
+    "framework: both vCPUs up, PPIs enabled, virtual timer IRQ on each",
+    timer_and_vcpus
+);
 /// Two vCPUs online with the event and timer PPIs enabled in their own GIC interfaces; PSCI
 /// 0.2+ answers; a 20 ms virtual timer interrupt arrives on each vCPU, not before its
 /// deadline, exactly once.
@@ -79,6 +85,11 @@ pub fn timer_and_vcpus(env: &Env<'_>) {
     done();
 }
 
+xtf::register_test!(
+    "evtchn-irq-selftest-timeout",
+    "framework: a wait that times out ends FAILURE",
+    timeout
+);
 /// Waits for something that never happens: must end FAILURE (timed out), not hang.
 pub fn timeout(env: &Env<'_>) {
     if setup(env, 1, Abi::TwoLevel).is_none() {
@@ -88,6 +99,11 @@ pub fn timeout(env: &Env<'_>) {
     done();
 }
 
+xtf::register_test!(
+    "evtchn-irq-selftest-watchdog",
+    "framework: a test spinning past its watchdog ends FAILURE",
+    watchdog
+);
 /// Spins with IRQs on past its watchdog: must end FAILURE from the timer interrupt.
 pub fn watchdog(env: &Env<'_>) {
     let cfg = Config { watchdog_ms: 300, ..Config::new(1, Abi::TwoLevel) };
@@ -100,6 +116,11 @@ pub fn watchdog(env: &Env<'_>) {
     }
 }
 
+xtf::register_test!(
+    "evtchn-irq-selftest-vcpu-hang",
+    "framework: work that never finishes on vCPU 1 ends FAILURE",
+    vcpu_hang
+);
 /// vCPU 1 never finishes the work it was given: run_on must end the test FAILURE.
 pub fn vcpu_hang(env: &Env<'_>) {
     if setup(env, 2, Abi::TwoLevel).is_none() {

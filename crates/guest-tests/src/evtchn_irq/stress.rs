@@ -13,6 +13,7 @@ use xtf::abi::{DOMID_SELF, evtchnstat};
 use xtf::guest::evtchn::{self, Port};
 use xtf::guest::smp;
 use xtf::guest::upcall::{self, Abi};
+use xtf::{check, expect_eq, try_op};
 use xtf::{println, xtf_error};
 
 use super::{done, setup};
@@ -52,6 +53,11 @@ fn worker(iters: u64) -> u64 {
     ops << 32
 }
 
+xtf::register_test!(
+    "evtchn-stress",
+    "2 vCPUs send/unmask/rebind/close at once, with the other domain doing the same",
+    stress
+);
 pub fn stress(env: &Env<'_>) {
     let (Some(port), Some(iters)) = (
         env.arg("port").and_then(|v| v.parse::<Port>().ok()),

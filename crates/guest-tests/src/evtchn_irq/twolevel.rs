@@ -5,6 +5,7 @@ use xtf::guest::evtchn;
 use xtf::guest::shared_info;
 use xtf::guest::upcall::{self, Abi};
 use xtf::guest::{irq, timer};
+use xtf::{check, expect_eq, try_op};
 
 use super::{QUIET_MS, done, expect_log, loopback, setup, wait_delivered};
 
@@ -13,6 +14,7 @@ fn sel_bit(port: u32) -> u64 {
     1 << (port / 64)
 }
 
+xtf::register_test!("evtchn-irq-send", "2L: send delivers the other end through the upcall", send);
 /// send on one end of a loopback channel delivers the other end through the upcall, once
 /// per send, on vCPU 0; the handler's ack leaves nothing pending.
 pub fn send(env: &Env<'_>) {
@@ -49,6 +51,11 @@ pub fn send(env: &Env<'_>) {
     done();
 }
 
+xtf::register_test!(
+    "evtchn-irq-send-irqs-masked",
+    "2L: with IRQs masked, send leaves pending/sel/upcall_pending; one upcall on unmask",
+    send_irqs_masked
+);
 /// With IRQs masked in PSTATE, send leaves the port pending, its selector bit and
 /// evtchn_upcall_pending set; sends while pending coalesce; unmasking IRQs takes one upcall
 /// delivering the port once.
@@ -81,6 +88,11 @@ pub fn send_irqs_masked(env: &Env<'_>) {
     done();
 }
 
+xtf::register_test!(
+    "evtchn-irq-unmask",
+    "2L: a masked port gets pending, no upcall; EVTCHNOP_unmask delivers it",
+    unmask
+);
 /// A masked port gets pending but no upcall (no selector bit, no upcall_pending);
 /// EVTCHNOP_unmask then delivers it. Unmasking a masked port that is not pending delivers
 /// nothing.
@@ -114,6 +126,11 @@ pub fn unmask(env: &Env<'_>) {
     done();
 }
 
+xtf::register_test!(
+    "evtchn-irq-unmask-needs-mask-bit",
+    "2L: EVTCHNOP_unmask delivers only if it clears the mask bit",
+    unmask_needs_mask_bit
+);
 /// EVTCHNOP_unmask delivers only if it clears the mask bit itself (evtchn_2l_unmask's
 /// test_and_clear): a port unmasked by the guest writing shared_info while pending stays
 /// undelivered, and further sends find it pending and notify nobody, until the guest clears
@@ -143,6 +160,11 @@ pub fn unmask_needs_mask_bit(env: &Env<'_>) {
     done();
 }
 
+xtf::register_test!(
+    "evtchn-irq-upcall-mask",
+    "arm ignores vcpu_info.evtchn_upcall_mask: the upcall still comes",
+    upcall_mask
+);
 /// Xen on arm does not look at vcpu_info.evtchn_upcall_mask (only x86 PV has an upcall
 /// mask): with it set, a send still raises the upcall, and Xen leaves the byte alone.
 pub fn upcall_mask(env: &Env<'_>) {

@@ -6,6 +6,7 @@ use xtf::abi::{self, DOMID_SELF, Errno, SchedPoll, evtchnstat, virq};
 use xtf::guest::evtchn::{self, Port};
 use xtf::guest::upcall::{self, Abi};
 use xtf::guest::{hypercall, shared_info, smp, timer};
+use xtf::{check, expect_eq, try_op};
 
 use super::{QUIET_MS, WAIT_MS, done, expect_log, loopback, setup, wait_delivered};
 
@@ -26,6 +27,11 @@ fn notify_vcpu(port: Port) -> Result<u32, Errno> {
     evtchn::status(DOMID_SELF, port).map(|s| s.vcpu)
 }
 
+xtf::register_test!(
+    "evtchn-irq-bind-vcpu",
+    "2 vCPUs: bind_vcpu moves the upcall to vCPU 1 and back",
+    bind_vcpu
+);
 /// bind_vcpu moves delivery of an interdomain port to vCPU 1 and back; the selector and
 /// upcall go to the bound vCPU's own vcpu_info; a vCPU the domain lacks is -ENOENT.
 pub fn bind_vcpu(env: &Env<'_>) {
@@ -65,6 +71,11 @@ pub fn bind_vcpu(env: &Env<'_>) {
     done();
 }
 
+xtf::register_test!(
+    "evtchn-irq-ipi",
+    "2 vCPUs: IPIs delivered on the vCPU named at bind time",
+    ipi
+);
 /// IPIs: bound on and for either vCPU, delivered to the vCPU named at bind time whoever
 /// sends; an IPI cannot be moved with bind_vcpu.
 pub fn ipi(env: &Env<'_>) {
@@ -107,6 +118,11 @@ pub fn ipi(env: &Env<'_>) {
     done();
 }
 
+xtf::register_test!(
+    "evtchn-irq-virq-binding",
+    "2 vCPUs: per-vCPU vs global VIRQ binding rules",
+    virq_binding
+);
 /// VIRQs: a per-vCPU VIRQ (VIRQ_TIMER) binds once per vCPU, on any vCPU, and cannot be
 /// moved; a global one (VIRQ_ARGO) binds on vCPU 0 only but can then be moved with
 /// bind_vcpu. Nothing raises either for a domU on arm, so nothing is delivered.
@@ -157,6 +173,11 @@ fn poll_one(port: u64) -> u64 {
     pack(Errno::from_ret(r).map(|v| v as u32))
 }
 
+xtf::register_test!(
+    "evtchn-irq-poll",
+    "2 vCPUs: SCHEDOP_poll on vCPU 1 woken by a send on vCPU 0",
+    poll
+);
 /// vCPU 1 blocks in SCHEDOP_poll on a masked port bound to vCPU 0; a send from vCPU 0 wakes
 /// it (evtchn_check_pollers) with 0, leaves the port pending and raises no upcall. Polling a
 /// port already pending returns at once.

@@ -7,7 +7,7 @@ use xtf::guest::evtchn::{self, ALL_OPS, raw::BadAddress};
 use xtf::{Env, println, xtf_success};
 
 use super::{check_status, fatal, must, own_domid, shared_info};
-use crate::check;
+use xtf::expect_eq;
 
 /// Ports per bucket of `struct evtchn` (EVTCHNS_PER_BUCKET = PAGE_SIZE /
 /// next_power_of_2(sizeof(struct evtchn)); the structure is 64-byte aligned and 64 bytes in
@@ -27,23 +27,33 @@ fn first_invalid() -> u32 {
     (1..=4096).find(|&p| !is_valid(p)).unwrap_or(u32::MAX)
 }
 
+xtf::register_test!(
+    "evtchn-port-space",
+    "valid ports grow by whole buckets and never shrink",
+    port_space
+);
 /// Valid ports come in whole buckets: one at first, a second once a port of it is
 /// allocated, and validity never shrinks when ports close.
 pub fn port_space(_: &Env<'_>) {
-    check!(first_invalid(), EVTCHNS_PER_BUCKET, "valid ports of a fresh domain");
+    expect_eq!(first_invalid(), EVTCHNS_PER_BUCKET, "valid ports of a fresh domain");
     let mut last = 0;
     for i in 0..EVTCHNS_PER_BUCKET {
         last = must(evtchn::bind_ipi(0), format_args!("bind_ipi #{i}"));
     }
     // Port 0 is reserved, so 64 ports reach the second bucket.
-    check!(last, EVTCHNS_PER_BUCKET, "64th port");
-    check!(first_invalid(), 2 * EVTCHNS_PER_BUCKET, "valid ports with port 64 in use");
+    expect_eq!(last, EVTCHNS_PER_BUCKET, "64th port");
+    expect_eq!(first_invalid(), 2 * EVTCHNS_PER_BUCKET, "valid ports with port 64 in use");
     check_status(EVTCHNS_PER_BUCKET + 1, st::CLOSED, 0, [0, 0]);
-    check!(evtchn::close(last), Ok(()), "close(64)");
-    check!(first_invalid(), 2 * EVTCHNS_PER_BUCKET, "valid ports after closing 64");
+    expect_eq!(evtchn::close(last), Ok(()), "close(64)");
+    expect_eq!(first_invalid(), 2 * EVTCHNS_PER_BUCKET, "valid ports after closing 64");
     xtf_success!();
 }
 
+xtf::register_test!(
+    "evtchn-exhaust-2l",
+    "1023 ports then ENOSPC from every way of getting a port",
+    exhaust_2l
+);
 /// Exhaustion: allocation goes 1, 2, … 1023 (max_evtchn_port of a dom0less domU, not the
 /// 2L ABI's 4096), then every way of getting a port fails with -ENOSPC; ports up to 1023 are
 /// valid, 1024 is not; a port closed anywhere is the next one handed out, and ports closed in
@@ -53,44 +63,52 @@ pub fn exhaust_2l(_: &Env<'_>) {
         match evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF) {
             Ok(p) if p == want => {}
             other => {
-                check!(other, Ok(want), "alloc_unbound #{want}");
+                expect_eq!(other, Ok(want), "alloc_unbound #{want}");
                 xtf::exit();
             }
         }
     }
     println!("allocated ports 1..={MAX_PORT}");
-    check!(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), Err(Errno::ENOSPC), "alloc past 1023");
-    check!(evtchn::bind_ipi(0), Err(Errno::ENOSPC), "bind_ipi when full");
-    check!(evtchn::bind_virq(virq::DOM_EXC, 0), Err(Errno::ENOSPC), "bind_virq when full");
-    check!(evtchn::bind_interdomain(DOMID_SELF, 5), Err(Errno::ENOSPC), "bind_interdomain full");
-    check!(evtchn::bind_pirq(0, 0), Err(Errno::ENOSPC), "bind_pirq when full");
-    check!(evtchn::own_domid(), Err(Errno::ENOSPC), "own_domid when full");
+    expect_eq!(
+        evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF),
+        Err(Errno::ENOSPC),
+        "alloc past 1023"
+    );
+    expect_eq!(evtchn::bind_ipi(0), Err(Errno::ENOSPC), "bind_ipi when full");
+    expect_eq!(evtchn::bind_virq(virq::DOM_EXC, 0), Err(Errno::ENOSPC), "bind_virq when full");
+    expect_eq!(
+        evtchn::bind_interdomain(DOMID_SELF, 5),
+        Err(Errno::ENOSPC),
+        "bind_interdomain full"
+    );
+    expect_eq!(evtchn::bind_pirq(0, 0), Err(Errno::ENOSPC), "bind_pirq when full");
+    expect_eq!(evtchn::own_domid(), Err(Errno::ENOSPC), "own_domid when full");
     // The failed bind_virq left the VIRQ free.
-    check!(evtchn::close(700), Ok(()), "close(700)");
-    check!(evtchn::bind_virq(virq::DOM_EXC, 0), Ok(700), "bind_virq into the hole");
+    expect_eq!(evtchn::close(700), Ok(()), "close(700)");
+    expect_eq!(evtchn::bind_virq(virq::DOM_EXC, 0), Ok(700), "bind_virq into the hole");
     check_status(700, st::VIRQ, 0, [virq::DOM_EXC, 0]);
     check_status(MAX_PORT, st::UNBOUND, 0, [u32::from(own_domid_full()), 0]);
-    check!(
+    expect_eq!(
         evtchn::status(DOMID_SELF, MAX_PORT + 1).map(|_| ()),
         Err(Errno::EINVAL),
         "status(1024)"
     );
-    check!(evtchn::close(MAX_PORT + 1), Err(Errno::EINVAL), "close(1024)");
-    check!(evtchn::close(MAX_PORT), Ok(()), "close(1023)");
-    check!(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), Ok(MAX_PORT), "realloc 1023");
+    expect_eq!(evtchn::close(MAX_PORT + 1), Err(Errno::EINVAL), "close(1024)");
+    expect_eq!(evtchn::close(MAX_PORT), Ok(()), "close(1023)");
+    expect_eq!(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), Ok(MAX_PORT), "realloc 1023");
     // Holes closed in any order come back lowest first (the Rust build starts its search at
     // a free-port hint, C walks from 0: both must hand out these ports).
     for p in [900, 3, 512, 65, 64, 1] {
-        check!(evtchn::close(p), Ok(()), "close({p})");
+        expect_eq!(evtchn::close(p), Ok(()), "close({p})");
     }
     for want in [1, 3, 64] {
-        check!(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), Ok(want), "refill {want}");
+        expect_eq!(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), Ok(want), "refill {want}");
     }
-    check!(evtchn::close(2), Ok(()), "close(2) below the ports just handed out");
+    expect_eq!(evtchn::close(2), Ok(()), "close(2) below the ports just handed out");
     for want in [2, 65, 512, 900] {
-        check!(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), Ok(want), "refill {want}");
+        expect_eq!(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), Ok(want), "refill {want}");
     }
-    check!(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), Err(Errno::ENOSPC), "full again");
+    expect_eq!(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), Err(Errno::ENOSPC), "full again");
     xtf_success!();
 }
 
@@ -103,6 +121,11 @@ fn own_domid_full() -> u16 {
     s.remote_dom()
 }
 
+xtf::register_test!(
+    "evtchn-bad-pointers",
+    "EFAULT for argument structures outside guest RAM, every sub-op",
+    bad_pointers
+);
 /// Argument structures Xen cannot read: every sub-op returns -EFAULT (copy_from_guest
 /// fails first) for an address not in the guest's page tables, a null pointer, an address
 /// the guest maps but that has no RAM behind it, MMIO, and a structure that runs off the end
@@ -123,7 +146,7 @@ pub fn bad_pointers(env: &Env<'_>) {
             (BadAddress::UNBACKED, "VA without RAM"),
             (BadAddress::MMIO, "MMIO"),
         ] {
-            check!(
+            expect_eq!(
                 evtchn::raw::op_at(cmd, addr),
                 Err(Errno::EFAULT),
                 "{name} with its argument at {:#x} ({what})",
@@ -139,7 +162,7 @@ pub fn bad_pointers(env: &Env<'_>) {
                 | evtchnop::RESET_CONT
         );
         if !fits {
-            check!(
+            expect_eq!(
                 evtchn::raw::op_at(cmd, edge),
                 Err(Errno::EFAULT),
                 "{name} with its argument across the end of RAM at {:#x}",
@@ -148,13 +171,13 @@ pub fn bad_pointers(env: &Env<'_>) {
         }
     }
     for cmd in [evtchnop::FIRST_UNKNOWN, 100, u32::MAX] {
-        check!(
+        expect_eq!(
             evtchn::raw::op_at(cmd, BadAddress::UNMAPPED),
             Err(Errno::ENOSYS),
             "unknown sub-op {cmd:#x} with an unmapped argument"
         );
     }
-    check!(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), Ok(1), "nothing was allocated");
+    expect_eq!(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), Ok(1), "nothing was allocated");
     xtf_success!();
 }
 
@@ -175,38 +198,48 @@ fn ram_end(env: &Env<'_>) -> u64 {
     fatal(format_args!("no /memory reg in the DTB"))
 }
 
+xtf::register_test!(
+    "evtchn-unknown-ops",
+    "unknown sub-ops: ENOSYS; the sub-op is an int",
+    unknown_ops
+);
 /// Sub-op numbers Xen 4.17 does not have (14 is reset_cont): -ENOSYS, argument untouched.
 /// The sub-op is an `int`: only the low 32 bits of x0 count.
 pub fn unknown_ops(_: &Env<'_>) {
     for cmd in [evtchnop::FIRST_UNKNOWN, 16, 100, 0x7fff_ffff, 0x8000_0000, u32::MAX] {
         let (r, buf) = evtchn::raw::op_any(cmd);
-        check!(r, Err(Errno::ENOSYS), "sub-op {cmd:#x}");
-        check!(buf.iter().all(|&b| b == 0), true, "sub-op {cmd:#x} left its argument alone");
+        expect_eq!(r, Err(Errno::ENOSYS), "sub-op {cmd:#x}");
+        expect_eq!(buf.iter().all(|&b| b == 0), true, "sub-op {cmd:#x} left its argument alone");
     }
     // x0 = 1 << 32 | EVTCHNOP_status: Xen reads the int 5, a status of port 0.
     let mut s = EvtchnStatus { dom: DOMID_SELF, port: 0, status: 0x77, vcpu: 0x77, u: [0; 2] };
     let r = evtchn::raw::op_x0((1 << 32) | u64::from(evtchnop::STATUS), &mut s);
-    check!((r, s.status, s.vcpu), (Ok(0), st::CLOSED, 0), "x0 = 1<<32 | EVTCHNOP_status");
+    expect_eq!((r, s.status, s.vcpu), (Ok(0), st::CLOSED, 0), "x0 = 1<<32 | EVTCHNOP_status");
     xtf_success!();
 }
 
+xtf::register_test!(
+    "evtchn-bind-pirq",
+    "bind_pirq on an arm domU: ENOMEM / EINVAL, no port leaked",
+    bind_pirq
+);
 /// EVTCHNOP_bind_pirq on an arm domU: a PIRQ below nr_pirqs (1024 on arm) gets a port
 /// allocated, then -ENOMEM because arm has no struct pirq (alloc_pirq_struct returns NULL);
 /// the port is released. 1024 and above: -EINVAL.
 pub fn bind_pirq(_: &Env<'_>) {
     let _ = own_domid();
     for pirq in [0u32, 1, 32, 1023] {
-        check!(evtchn::bind_pirq(pirq, 0), Err(Errno::ENOMEM), "bind_pirq({pirq})");
-        check!(
+        expect_eq!(evtchn::bind_pirq(pirq, 0), Err(Errno::ENOMEM), "bind_pirq({pirq})");
+        expect_eq!(
             evtchn::bind_pirq(pirq, xtf::abi::BIND_PIRQ_WILL_SHARE),
             Err(Errno::ENOMEM),
             "bind_pirq({pirq}, WILL_SHARE)"
         );
     }
     for pirq in [1024u32, 4096, 0x8000_0000, u32::MAX] {
-        check!(evtchn::bind_pirq(pirq, 0), Err(Errno::EINVAL), "bind_pirq({pirq:#x})");
+        expect_eq!(evtchn::bind_pirq(pirq, 0), Err(Errno::EINVAL), "bind_pirq({pirq:#x})");
     }
-    check!(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), Ok(1), "no port leaked");
+    expect_eq!(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), Ok(1), "no port leaked");
     check_status(2, st::CLOSED, 0, [0, 0]);
     let _ = shared_info();
     xtf_success!();

@@ -16,6 +16,7 @@
 //! under the FIFO ABI rather than 2L).
 
 use core::fmt;
+use xtf::expect_eq;
 
 use xtf::abi::{DOMID_SELF, DomId, Errno, EventWord, EventWordFlags, EvtchnStatus};
 use xtf::guest::fifo::Fifo;
@@ -29,24 +30,6 @@ pub mod limits;
 pub mod reset;
 pub mod xsa;
 pub mod xsm;
-
-/// Reports a failure unless `got == want`: "<what>: expected <want> got <got>".
-/// Returns whether they matched.
-#[macro_export]
-macro_rules! check {
-    ($got:expr, $want:expr, $($what:tt)+) => {
-        $crate::evtchn_ops::check_eq(&$got, &$want, format_args!($($what)+))
-    };
-}
-
-pub fn check_eq<T: PartialEq + fmt::Debug>(got: &T, want: &T, what: fmt::Arguments<'_>) -> bool {
-    if got == want {
-        true
-    } else {
-        xtf_failure!("{what}: expected {want:?} got {got:?}");
-        false
-    }
-}
 
 /// Ends the test with ERROR: a set-up step the case relies on did not work.
 pub fn fatal(what: fmt::Arguments<'_>) -> ! {
@@ -82,14 +65,6 @@ pub fn own_domid() -> DomId {
     }
 }
 
-/// `peer=N` from the command line (or the end of the test).
-pub fn peer(env: &Env<'_>) -> DomId {
-    match env.arg("peer").and_then(|v| v.parse::<DomId>().ok()) {
-        Some(d) => d,
-        None => fatal(format_args!("this case needs peer=<domid> on its command line")),
-    }
-}
-
 /// The XSM policy Xen was booted with, as the config says (`xsm=dummy|silo`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Policy {
@@ -116,9 +91,9 @@ pub fn status(port: u32) -> EvtchnStatus {
 /// Checks status, vcpu and both union words of our `port`.
 pub fn check_status(port: u32, want_status: u32, want_vcpu: u32, want_u: [u32; 2]) -> bool {
     let st = status(port);
-    let ok = check!(st.status, want_status, "status(port {port}).status");
-    let ok = check!(st.vcpu, want_vcpu, "status(port {port}).vcpu") && ok;
-    check!(st.u, want_u, "status(port {port}).u words") && ok
+    let ok = expect_eq!(st.status, want_status, "status(port {port}).status");
+    let ok = expect_eq!(st.vcpu, want_vcpu, "status(port {port}).vcpu") && ok;
+    expect_eq!(st.u, want_u, "status(port {port}).u words") && ok
 }
 
 /// The generic timer: CNTVCT_EL0 and CNTFRQ_EL0 (readable at EL1, no set-up needed).

@@ -19,11 +19,12 @@ use xtf::platform::Platform;
 use xtf::{Env, println, xtf_success, xtf_warning};
 
 use super::limits::{EVTCHNS_PER_BUCKET, MAX_PORT};
-use super::{Deadline, Policy, check_status, fatal, must, own_domid, peer, policy, shared_info};
-use crate::check;
+use super::{Deadline, Policy, check_status, fatal, must, own_domid, policy, shared_info};
+use xtf::expect_eq;
 
 const PL: u32 = F::PENDING.bits() | F::LINKED.bits();
 
+xtf::register_test!("evtchn-xsa-47", "XSA-47: XSM denial that allocated a bucket", xsa_47);
 /// XSA-47 (dangling bucket pointer after an XSM denial in alloc_unbound). Applies: SILO's
 /// denial of a channel to another domU is the same error path. With bucket 0 full, a
 /// denied alloc_unbound(self, peer) allocates bucket 1 for port 64, is refused (-EPERM) and
@@ -33,13 +34,13 @@ pub fn xsa_47(env: &Env<'_>) {
         fatal(format_args!("XSA-47's denial path needs SILO (xsm=silo)"));
     }
     let si = shared_info();
-    let peer = peer(env);
+    let peer = env.need_peer();
     for i in 1..EVTCHNS_PER_BUCKET {
         must(evtchn::bind_ipi(0), format_args!("bind_ipi #{i}"));
     }
-    check!(evtchn::status(DOMID_SELF, 64).map(|_| ()), Err(Errno::EINVAL), "status(64) before");
+    expect_eq!(evtchn::status(DOMID_SELF, 64).map(|_| ()), Err(Errno::EINVAL), "status(64) before");
     for i in 0..3 {
-        check!(
+        expect_eq!(
             evtchn::alloc_unbound(DOMID_SELF, peer),
             Err(Errno::EPERM),
             "denied alloc_unbound(self, d{peer}) #{i} needing a new bucket"
@@ -47,18 +48,23 @@ pub fn xsa_47(env: &Env<'_>) {
     }
     check_status(64, st::CLOSED, 0, [0, 0]);
     check_status(127, st::CLOSED, 0, [0, 0]);
-    check!(evtchn::status(DOMID_SELF, 128).map(|_| ()), Err(Errno::EINVAL), "status(128)");
+    expect_eq!(evtchn::status(DOMID_SELF, 128).map(|_| ()), Err(Errno::EINVAL), "status(128)");
     let me = own_domid();
     let p = must(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), format_args!("alloc"));
-    check!(p, 64, "port in the bucket the denial left");
+    expect_eq!(p, 64, "port in the bucket the denial left");
     check_status(64, st::UNBOUND, 0, [u32::from(me), 0]);
-    check!(evtchn::close(64), Ok(()), "close(64)");
+    expect_eq!(evtchn::close(64), Ok(()), "close(64)");
     let i = must(evtchn::bind_ipi(0), format_args!("bind_ipi"));
     si.clear_all_pending();
-    check!((i, evtchn::send(i), si.is_pending(i)), (64, Ok(()), true), "IPI on port 64 works");
+    expect_eq!((i, evtchn::send(i), si.is_pending(i)), (64, Ok(()), true), "IPI on port 64 works");
     xtf_success!();
 }
 
+xtf::register_test!(
+    "evtchn-xsa-107",
+    "XSA-107: FIFO event for a vCPU without a control block",
+    xsa_107
+);
 /// XSA-107 (FIFO: an event for a vCPU without a control block). Applies (FIFO on arm).
 /// With only vCPU 0's block set up, an event for vCPU 1 is dropped: not even PENDING, no
 /// queue touched, no crash; once vCPU 1 has a block its events land in vCPU 1's queues only.
@@ -73,21 +79,22 @@ pub fn xsa_107(_: &Env<'_>) {
     let cb0 = f.control(0).unwrap();
     cb0.clear();
     f.clear_flags(l, F::PENDING | F::LINKED);
-    check!(evtchn::send(i1), Ok(()), "send(IPI for vcpu 1 without a control block)");
-    check!(evtchn::send(l), Ok(()), "send(loopback to u on vcpu 1)");
-    check!((f.word(i1).0, f.word(u).0), (0, 0), "words: events dropped, not even PENDING");
-    check!((cb0.ready(), cb0.head(7)), (0, 0), "vcpu 0's queues untouched");
+    expect_eq!(evtchn::send(i1), Ok(()), "send(IPI for vcpu 1 without a control block)");
+    expect_eq!(evtchn::send(l), Ok(()), "send(loopback to u on vcpu 1)");
+    expect_eq!((f.word(i1).0, f.word(u).0), (0, 0), "words: events dropped, not even PENDING");
+    expect_eq!((cb0.ready(), cb0.head(7)), (0, 0), "vcpu 0's queues untouched");
 
     must(f.init_control(1, 0), format_args!("init_control(vcpu 1)"));
-    check!(evtchn::send(i1), Ok(()), "send(i1) with vcpu 1's block");
-    check!(evtchn::send(l), Ok(()), "send(l) with vcpu 1's block");
+    expect_eq!(evtchn::send(i1), Ok(()), "send(i1) with vcpu 1's block");
+    expect_eq!(evtchn::send(l), Ok(()), "send(l) with vcpu 1's block");
     let cb1 = f.control(1).unwrap();
-    check!((f.word(i1).0, f.word(u).0), (PL | u, PL), "words queued on vcpu 1");
-    check!((cb1.ready(), cb1.head(7)), (1 << 7, i1), "vcpu 1's queue 7");
-    check!((cb0.ready(), cb0.head(7)), (0, 0), "vcpu 0's queues still untouched");
+    expect_eq!((f.word(i1).0, f.word(u).0), (PL | u, PL), "words queued on vcpu 1");
+    expect_eq!((cb1.ready(), cb1.head(7)), (1 << 7, i1), "vcpu 1's queue 7");
+    expect_eq!((cb0.ready(), cb0.head(7)), (0, 0), "vcpu 0's queues still untouched");
     xtf_success!();
 }
 
+xtf::register_test!("evtchn-xsa-188", "XSA-188: expand_array after a failed init_control", xsa_188);
 /// XSA-188 (init_control failing after the event array was set up left a freed pointer that
 /// expand_array used). Applies. A failed first init_control (bad frame) leaves the domain
 /// on 2L: expand_array -EOPNOTSUPP, set_priority -ENOSYS, 2L delivery working; a later good
@@ -97,22 +104,26 @@ pub fn xsa_188(_: &Env<'_>) {
     let f = Fifo::new();
     let p = must(evtchn::bind_ipi(0), format_args!("bind_ipi"));
     for gfn in [BadAddress::UNBACKED.addr() >> 12, 0, u64::MAX] {
-        check!(evtchn::init_control(gfn, 0, 0), Err(Errno::EINVAL), "init_control({gfn:#x})");
-        check!(evtchn::expand_array(array_gfn(0)), Err(Errno::EOPNOTSUPP), "expand_array after");
-        check!(evtchn::set_priority(p, 3), Err(Errno::ENOSYS), "set_priority after");
+        expect_eq!(evtchn::init_control(gfn, 0, 0), Err(Errno::EINVAL), "init_control({gfn:#x})");
+        expect_eq!(
+            evtchn::expand_array(array_gfn(0)),
+            Err(Errno::EOPNOTSUPP),
+            "expand_array after"
+        );
+        expect_eq!(evtchn::set_priority(p, 3), Err(Errno::ENOSYS), "set_priority after");
     }
     si.clear_all_pending();
     must(evtchn::send(p), format_args!("send under 2L"));
-    check!(si.is_pending(p), true, "2L delivery after failed init_control");
+    expect_eq!(si.is_pending(p), true, "2L delivery after failed init_control");
     si.clear_pending(p);
 
-    check!(f.init_control(0, 0), Ok(17), "good init_control");
-    check!(evtchn::init_control(0, 0, 1), Err(Errno::EINVAL), "init_control(vcpu 1, gfn 0)");
-    check!(f.expand(), Ok(()), "expand_array after vcpu 1's failure");
-    check!(f.expand(), Ok(()), "second page");
+    expect_eq!(f.init_control(0, 0), Ok(17), "good init_control");
+    expect_eq!(evtchn::init_control(0, 0, 1), Err(Errno::EINVAL), "init_control(vcpu 1, gfn 0)");
+    expect_eq!(f.expand(), Ok(()), "expand_array after vcpu 1's failure");
+    expect_eq!(f.expand(), Ok(()), "second page");
     must(evtchn::send(p), format_args!("send under FIFO"));
-    check!((f.word(p).0, f.control(0).unwrap().head(7)), (PL, p), "queued on vcpu 0");
-    check!(f.init_control(1, 0), Ok(17), "vcpu 1 after its failure");
+    expect_eq!((f.word(p).0, f.control(0).unwrap().head(7)), (PL, p), "queued on vcpu 0");
+    expect_eq!(f.init_control(1, 0), Ok(17), "vcpu 1 after its failure");
     xtf_success!();
 }
 
@@ -129,6 +140,7 @@ fn poll_raw(ports: u64, nr_ports: u32, timeout: u64) -> Result<u64, Errno> {
     Errno::from_ret(unsafe { hypercall::hypercall(abi::nr::SCHED_OP, args) })
 }
 
+xtf::register_test!("evtchn-xsa-221", "XSA-221: SCHEDOP_poll on ports without a bucket", xsa_221);
 /// XSA-221 (SCHEDOP_poll on a port whose bucket was never allocated). Applies. Polling a
 /// port past the valid ones is -EINVAL (also after a bound, idle port earlier in the list,
 /// and under FIFO); so is a valid port not in use (evtchn_port_poll: not "usable"); more than
@@ -138,49 +150,50 @@ pub fn xsa_221(_: &Env<'_>) {
     let si = shared_info();
     let p = must(evtchn::bind_ipi(0), format_args!("bind_ipi"));
     for port in [EVTCHNS_PER_BUCKET, 100, 500, MAX_PORT, 1024, 4096, u32::MAX] {
-        check!(poll(&[port], 0), Err(Errno::EINVAL), "poll([{port}]) outside every bucket");
+        expect_eq!(poll(&[port], 0), Err(Errno::EINVAL), "poll([{port}]) outside every bucket");
     }
     let idle = must(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), format_args!("alloc"));
-    check!(poll(&[idle, 500], 0), Err(Errno::EINVAL), "poll([idle unbound, 500])");
-    check!(poll(&[5], 0), Err(Errno::EINVAL), "poll([5]): valid but free");
-    check!(poll(&[0], 0), Err(Errno::EINVAL), "poll([0]): reserved");
-    check!(poll(&[p; 129], 0), Err(Errno::EINVAL), "poll of 129 ports");
-    check!(poll_raw(BadAddress::UNMAPPED.addr(), 1, 0), Err(Errno::EFAULT), "poll(bad array)");
+    expect_eq!(poll(&[idle, 500], 0), Err(Errno::EINVAL), "poll([idle unbound, 500])");
+    expect_eq!(poll(&[5], 0), Err(Errno::EINVAL), "poll([5]): valid but free");
+    expect_eq!(poll(&[0], 0), Err(Errno::EINVAL), "poll([0]): reserved");
+    expect_eq!(poll(&[p; 129], 0), Err(Errno::EINVAL), "poll of 129 ports");
+    expect_eq!(poll_raw(BadAddress::UNMAPPED.addr(), 1, 0), Err(Errno::EFAULT), "poll(bad array)");
     si.clear_all_pending();
     must(evtchn::send(p), format_args!("send(p)"));
-    check!(poll(&[500, p], 0), Err(Errno::EINVAL), "poll([500, pending]): 500 first");
-    check!(poll(&[p], 0), Ok(0), "poll([pending]) returns at once");
-    check!(poll(&[idle, p], 0), Ok(0), "poll([idle, pending])");
-    check!(poll(&[5, p], 0), Err(Errno::EINVAL), "poll([free, pending]): the free port first");
+    expect_eq!(poll(&[500, p], 0), Err(Errno::EINVAL), "poll([500, pending]): 500 first");
+    expect_eq!(poll(&[p], 0), Ok(0), "poll([pending]) returns at once");
+    expect_eq!(poll(&[idle, p], 0), Ok(0), "poll([idle, pending])");
+    expect_eq!(poll(&[5, p], 0), Err(Errno::EINVAL), "poll([free, pending]): the free port first");
 
     let f = Fifo::new();
     must(f.init_control(0, 0), format_args!("init_control"));
     must(f.expand(), format_args!("expand_array"));
     for port in [100, 1024, 4096, fifo::NR_CHANNELS - 1] {
-        check!(poll(&[port], 0), Err(Errno::EINVAL), "FIFO: poll([{port}])");
+        expect_eq!(poll(&[port], 0), Err(Errno::EINVAL), "FIFO: poll([{port}])");
     }
     must(evtchn::send(p), format_args!("send(p) under FIFO"));
-    check!(f.word(p).0, PL, "p queued");
-    check!(poll(&[p], 0), Ok(0), "FIFO: poll([pending])");
+    expect_eq!(f.word(p).0, PL, "p queued");
+    expect_eq!(poll(&[p], 0), Ok(0), "FIFO: poll([pending])");
     xtf_success!();
 }
 
 /// Every port-taking operation on `port`, expecting -EINVAL from each (bind_interdomain:
 /// `bind_err`, as it allocates its local port first).
 fn all_refuse(port: u32, bind_err: Errno, what: &str) {
-    check!(evtchn::send(port), Err(Errno::EINVAL), "{what}: send({port})");
-    check!(evtchn::close(port), Err(Errno::EINVAL), "{what}: close({port})");
-    check!(evtchn::unmask(port), Err(Errno::EINVAL), "{what}: unmask({port})");
-    check!(evtchn::bind_vcpu(port, 0), Err(Errno::EINVAL), "{what}: bind_vcpu({port})");
-    check!(evtchn::set_priority(port, 0), Err(Errno::EINVAL), "{what}: set_priority({port})");
-    check!(
+    expect_eq!(evtchn::send(port), Err(Errno::EINVAL), "{what}: send({port})");
+    expect_eq!(evtchn::close(port), Err(Errno::EINVAL), "{what}: close({port})");
+    expect_eq!(evtchn::unmask(port), Err(Errno::EINVAL), "{what}: unmask({port})");
+    expect_eq!(evtchn::bind_vcpu(port, 0), Err(Errno::EINVAL), "{what}: bind_vcpu({port})");
+    expect_eq!(evtchn::set_priority(port, 0), Err(Errno::EINVAL), "{what}: set_priority({port})");
+    expect_eq!(
         evtchn::status(DOMID_SELF, port).map(|_| ()),
         Err(Errno::EINVAL),
         "{what}: status({port})"
     );
-    check!(evtchn::bind_interdomain(DOMID_SELF, port), Err(bind_err), "{what}: bind({port})");
+    expect_eq!(evtchn::bind_interdomain(DOMID_SELF, port), Err(bind_err), "{what}: bind({port})");
 }
 
+xtf::register_test!("evtchn-xsa-317", "XSA-317: FIFO ports above the allocated buckets", xsa_317);
 /// XSA-317 (FIFO ports above the allocated buckets reached a NULL bucket). Applies in part:
 /// a dom0less domU cannot go past port 1023, but with the whole FIFO array (131072 words)
 /// every port between the last valid bucket and EVTCHN_FIFO_NR_CHANNELS must be refused with
@@ -200,7 +213,7 @@ pub fn xsa_317(_: &Env<'_>) {
         match evtchn::bind_ipi(0) {
             Ok(p) if p == want => {}
             other => {
-                check!(other, Ok(want), "bind_ipi #{want}");
+                expect_eq!(other, Ok(want), "bind_ipi #{want}");
                 xtf::exit();
             }
         }
@@ -209,10 +222,11 @@ pub fn xsa_317(_: &Env<'_>) {
         all_refuse(*port, Errno::ENOSPC, "1023 ports");
     }
     must(evtchn::send(MAX_PORT), format_args!("send(1023)"));
-    check!(f.word(MAX_PORT).0, PL, "port 1023 queued");
+    expect_eq!(f.word(MAX_PORT).0, PL, "port 1023 queued");
     xtf_success!();
 }
 
+xtf::register_test!("evtchn-xsa-338", "XSA-338: valid ports stay valid across FIFO to 2L", xsa_338);
 /// XSA-338 (once-valid ports turning invalid when reset switches FIFO back to 2L). Applies.
 /// Ports made valid under FIFO stay valid after the reset to 2L (status closed, not
 /// -EINVAL), and under FIFO again.
@@ -225,13 +239,13 @@ pub fn xsa_338(_: &Env<'_>) {
     }
     let valid_end = 200 / EVTCHNS_PER_BUCKET * EVTCHNS_PER_BUCKET + EVTCHNS_PER_BUCKET;
     check_status(valid_end - 1, st::CLOSED, 0, [0, 0]);
-    check!(evtchn::reset(DOMID_SELF), Ok(()), "reset(self) under FIFO");
+    expect_eq!(evtchn::reset(DOMID_SELF), Ok(()), "reset(self) under FIFO");
     f.forget();
-    check!(evtchn::set_priority(1, 1), Err(Errno::ENOSYS), "back on 2L");
+    expect_eq!(evtchn::set_priority(1, 1), Err(Errno::ENOSYS), "back on 2L");
     for port in [1, 200, valid_end - 1] {
         check_status(port, st::CLOSED, 0, [0, 0]);
     }
-    check!(
+    expect_eq!(
         evtchn::status(DOMID_SELF, valid_end).map(|_| ()),
         Err(Errno::EINVAL),
         "status({valid_end})"
@@ -254,10 +268,15 @@ fn open_all_kinds() -> u32 {
     must(evtchn::send(a), format_args!("send(a)"));
     must(evtchn::send(i0), format_args!("send(i0)"));
     must(evtchn::send(i1), format_args!("send(i1)"));
-    check!((u, a, b, g, t, i0, i1), (1, 2, 3, 4, 5, 6, 7), "ports of every kind");
+    expect_eq!((u, a, b, g, t, i0, i1), (1, 2, 3, 4, 5, 6, 7), "ports of every kind");
     7
 }
 
+xtf::register_test!(
+    "evtchn-xsa-343",
+    "XSA-343: reset with every kind of port open, FIFO queues full",
+    xsa_343
+);
 /// XSA-343 (races between EVTCHNOP_reset and other operations; reset with ports open).
 /// Applies; the races need concurrent vCPUs, so this covers the sequential part: reset with
 /// every kind of port open and events queued on both vCPUs' FIFO queues, three times over,
@@ -265,19 +284,19 @@ fn open_all_kinds() -> u32 {
 pub fn xsa_343(_: &Env<'_>) {
     let f = Fifo::new();
     for round in 0..3 {
-        check!(f.init_control(0, 0), Ok(17), "round {round}: init_control(vcpu 0)");
-        check!(f.init_control(1, 128), Ok(17), "round {round}: init_control(vcpu 1)");
-        check!(f.expand(), Ok(()), "round {round}: expand_array");
+        expect_eq!(f.init_control(0, 0), Ok(17), "round {round}: init_control(vcpu 0)");
+        expect_eq!(f.init_control(1, 128), Ok(17), "round {round}: init_control(vcpu 1)");
+        expect_eq!(f.expand(), Ok(()), "round {round}: expand_array");
         let n = open_all_kinds();
         let (cb0, cb1) = (f.control(0).unwrap(), f.control(1).unwrap());
-        check!((cb0.head(7), cb1.head(7)), (3, 7), "round {round}: queue heads");
-        check!(evtchn::reset(DOMID_SELF), Ok(()), "round {round}: reset");
+        expect_eq!((cb0.head(7), cb1.head(7)), (3, 7), "round {round}: queue heads");
+        expect_eq!(evtchn::reset(DOMID_SELF), Ok(()), "round {round}: reset");
         f.forget();
         for p in 1..=n {
             check_status(p, st::CLOSED, 0, [0, 0]);
         }
-        check!(evtchn::set_priority(1, 1), Err(Errno::ENOSYS), "round {round}: 2L after reset");
-        check!(
+        expect_eq!(evtchn::set_priority(1, 1), Err(Errno::ENOSYS), "round {round}: 2L after reset");
+        expect_eq!(
             evtchn::expand_array(array_gfn(1)),
             Err(Errno::EOPNOTSUPP),
             "round {round}: no array"
@@ -286,6 +305,7 @@ pub fn xsa_343(_: &Env<'_>) {
     xtf_success!();
 }
 
+xtf::register_test!("evtchn-xsa-344", "XSA-344: reset with 1023 ports open", xsa_344);
 /// XSA-344 (no preemption in evtchn_reset / destroy: a long loop over every port). Applies.
 /// reset with all 1023 ports open (IPIs, unbound ports, loopback pairs; under 2L, then under
 /// FIFO) returns 0 after closing every one (Xen may preempt it and continue through
@@ -307,8 +327,8 @@ pub fn xsa_344(_: &Env<'_>) {
             must(r, format_args!("round {round}: port #{}", n + 1));
             n += 1;
         }
-        check!(evtchn::bind_ipi(0), Err(Errno::ENOSPC), "round {round}: full");
-        check!(evtchn::reset(DOMID_SELF), Ok(()), "round {round}: reset with 1023 ports");
+        expect_eq!(evtchn::bind_ipi(0), Err(Errno::ENOSPC), "round {round}: full");
+        expect_eq!(evtchn::reset(DOMID_SELF), Ok(()), "round {round}: reset with 1023 ports");
         f.forget();
         let mut open = 0;
         for p in 1..=MAX_PORT {
@@ -316,13 +336,14 @@ pub fn xsa_344(_: &Env<'_>) {
                 open += 1;
             }
         }
-        check!(open, 0, "round {round}: ports not closed by reset");
-        check!(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), Ok(1), "round {round}: alloc");
+        expect_eq!(open, 0, "round {round}: ports not closed by reset");
+        expect_eq!(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), Ok(1), "round {round}: alloc");
         must(evtchn::close(1), format_args!("close(1)"));
     }
     xtf_success!();
 }
 
+xtf::register_test!("evtchn-xsa-340", "XSA-340 guard: new buckets usable at once", xsa_340);
 /// XSA-340 (missing barriers when publishing new buckets, Arm) — functional guard: every
 /// port of every bucket, used the moment it is allocated (status, send, pending bit).
 pub fn xsa_340(_: &Env<'_>) {
@@ -331,22 +352,27 @@ pub fn xsa_340(_: &Env<'_>) {
     for want in 1..=MAX_PORT {
         let p = must(evtchn::bind_ipi(0), format_args!("bind_ipi #{want}"));
         if p != want {
-            check!(p, want, "port number");
+            expect_eq!(p, want, "port number");
             xtf::exit();
         }
         let s = must(evtchn::status(DOMID_SELF, p), format_args!("status({p})"));
         must(evtchn::send(p), format_args!("send({p})"));
         if s.status != st::IPI || !si.is_pending(p) {
-            check!((s.status, si.is_pending(p)), (st::IPI, true), "new port {p} usable");
+            expect_eq!((s.status, si.is_pending(p)), (st::IPI, true), "new port {p} usable");
             xtf::exit();
         }
     }
     let mut buf = [0u32; 1];
-    check!(si.pending_ports(&mut buf), MAX_PORT as usize, "pending ports");
+    expect_eq!(si.pending_ports(&mut buf), MAX_PORT as usize, "pending ports");
     println!("all {MAX_PORT} ports usable at once");
     xtf_success!();
 }
 
+xtf::register_test!(
+    "evtchn-xsa-358-359",
+    "XSA-358/359 guard: events right after each FIFO publication",
+    xsa_358_359
+);
 /// XSA-358 (FIFO control block published before its queue heads) and XSA-359 (missing read
 /// barrier in the event word lookup) — functional guard: events sent right after each
 /// publication step (init_control on each vCPU, each new array page) land in the right
@@ -358,18 +384,23 @@ pub fn xsa_358_359(_: &Env<'_>) {
     must(f.init_control(0, 0), format_args!("init_control(0)"));
     must(evtchn::send(a), format_args!("send(a), no page"));
     must(f.expand(), format_args!("expand_array"));
-    check!((f.word(a).0, f.control(0).unwrap().head(7)), (PL, a), "a queued on vcpu 0");
+    expect_eq!((f.word(a).0, f.control(0).unwrap().head(7)), (PL, a), "a queued on vcpu 0");
     must(f.init_control(1, 0), format_args!("init_control(1)"));
     must(evtchn::send(b), format_args!("send(b)"));
-    check!((f.word(b).0, f.control(1).unwrap().head(7)), (PL, b), "b queued on vcpu 1");
+    expect_eq!((f.word(b).0, f.control(1).unwrap().head(7)), (PL, b), "b queued on vcpu 1");
     must(f.expand(), format_args!("expand_array page 1"));
     let c = must(evtchn::bind_ipi(0), format_args!("bind_ipi(0)"));
     must(evtchn::set_priority(c, 0), format_args!("set_priority"));
     must(evtchn::send(c), format_args!("send(c)"));
-    check!((f.word(c).0, f.control(0).unwrap().head(0)), (PL, c), "c queued at priority 0");
+    expect_eq!((f.word(c).0, f.control(0).unwrap().head(0)), (PL, c), "c queued at priority 0");
     xtf_success!();
 }
 
+xtf::register_test!(
+    "evtchn-xsa-496",
+    "XSA-496 (not in 4.17): VIRQ_DOM_EXC bind error paths",
+    xsa_496
+);
 /// XSA-496 (Xen 4.21+: a failing VIRQ_DOM_EXC bind tore down the domain-state bitmap of
 /// XEN_DOMCTL_get_domain_state even when it was not set up, upsetting Xenstore). Does not
 /// apply to 4.17.5: neither the domctl nor the bitmap exists, so there is no bug to show. The
@@ -378,26 +409,26 @@ pub fn xsa_358_359(_: &Env<'_>) {
 /// in two domains at once, each keeps its own binding.
 pub fn xsa_496(_: &Env<'_>) {
     let g = must(evtchn::bind_virq(virq::DOM_EXC, 0), format_args!("bind_virq(DOM_EXC)"));
-    check!(g, 1, "first port");
+    expect_eq!(g, 1, "first port");
     for _ in 0..3 {
-        check!(evtchn::bind_virq(virq::DOM_EXC, 0), Err(Errno::EEXIST), "bind DOM_EXC twice");
-        check!(evtchn::bind_virq(virq::DOM_EXC, 1), Err(Errno::EINVAL), "DOM_EXC on vcpu 1");
+        expect_eq!(evtchn::bind_virq(virq::DOM_EXC, 0), Err(Errno::EEXIST), "bind DOM_EXC twice");
+        expect_eq!(evtchn::bind_virq(virq::DOM_EXC, 1), Err(Errno::EINVAL), "DOM_EXC on vcpu 1");
     }
     check_status(g, st::VIRQ, 0, [virq::DOM_EXC, 0]);
-    check!(evtchn::close(g), Ok(()), "close(DOM_EXC port)");
+    expect_eq!(evtchn::close(g), Ok(()), "close(DOM_EXC port)");
     for want in 1..=MAX_PORT {
         let p = must(evtchn::bind_ipi(0), format_args!("bind_ipi #{want}"));
         if p != want {
-            check!(p, want, "port number");
+            expect_eq!(p, want, "port number");
             xtf::exit();
         }
     }
     for _ in 0..3 {
-        check!(evtchn::bind_virq(virq::DOM_EXC, 0), Err(Errno::ENOSPC), "DOM_EXC with no port");
+        expect_eq!(evtchn::bind_virq(virq::DOM_EXC, 0), Err(Errno::ENOSPC), "DOM_EXC with no port");
     }
-    check!(evtchn::close(500), Ok(()), "close(500)");
-    check!(evtchn::bind_virq(virq::DOM_EXC, 0), Ok(500), "DOM_EXC after the failures");
-    check!(evtchn::bind_virq(virq::DOM_EXC, 0), Err(Errno::EEXIST), "and only once");
+    expect_eq!(evtchn::close(500), Ok(()), "close(500)");
+    expect_eq!(evtchn::bind_virq(virq::DOM_EXC, 0), Ok(500), "DOM_EXC after the failures");
+    expect_eq!(evtchn::bind_virq(virq::DOM_EXC, 0), Err(Errno::EEXIST), "and only once");
     check_status(500, st::VIRQ, 0, [virq::DOM_EXC, 0]);
     check_status(499, st::IPI, 0, [0, 0]);
     xtf_success!();
@@ -442,6 +473,11 @@ fn expand_loop(gfn: u64) -> u64 {
     n
 }
 
+xtf::register_test!(
+    "evtchn-xsa-505",
+    "XSA-505: expand_array on vCPU 1 racing reset on vCPU 0",
+    xsa_505
+);
 /// XSA-505 (EVTCHNOP_expand_array checks that FIFO is set up without holding event_lock, so
 /// it can race EVTCHNOP_reset and dereference a NULL d->evtchn_fifo). Applies: all Xen from
 /// 4.5; 4.17.5 has no fix. vCPU 1 calls expand_array in a loop (the same page again and
@@ -471,7 +507,7 @@ pub fn xsa_505(env: &Env<'_>) {
     let deadline = Deadline::after_ms(RACE_MS);
     let mut rounds = 0u32;
     while !deadline.passed() {
-        if !check!(f.init_control(0, 0), Ok(17), "round {rounds}: init_control") {
+        if !expect_eq!(f.init_control(0, 0), Ok(17), "round {rounds}: init_control") {
             break;
         }
         // Let vCPU 1 add a page or more, so that the reset has pages to drop under the lock.
@@ -480,7 +516,7 @@ pub fn xsa_505(env: &Env<'_>) {
             EXPANDS[0].load(Ordering::Relaxed) + EXPANDS[2].load(Ordering::Relaxed)
                 >= before + PAGES
         });
-        if !check!(evtchn::reset(DOMID_SELF), Ok(()), "round {rounds}: reset") {
+        if !expect_eq!(evtchn::reset(DOMID_SELF), Ok(()), "round {rounds}: reset") {
             break;
         }
         f.forget();
@@ -493,7 +529,7 @@ pub fn xsa_505(env: &Env<'_>) {
         "{rounds} rounds; vCPU 1: {calls} expand_array calls: {ok} ok, {notsup} EOPNOTSUPP, \
          {nospc} ENOSPC, {other} other"
     );
-    check!(
+    expect_eq!(
         (other, Errno(EXPAND_OTHER.load(Ordering::Relaxed))),
         (0, Errno(0)),
         "expand_array results other than success, EOPNOTSUPP and ENOSPC"
@@ -519,6 +555,11 @@ fn hammer_word(word: u64) -> u64 {
     n
 }
 
+xtf::register_test!(
+    "evtchn-xsa-295",
+    "XSA-295: Xen's atomics on a word the guest rewrites non-stop",
+    xsa_295
+);
 /// XSA-295 (Arm: guest atomics on shared memory could be livelocked by the guest making
 /// Xen's load/store-exclusive fail forever). Applies (4.17 bounds the retries, then pauses
 /// the domain: guest_atomics.h). vCPU 1 rewrites 2L pending word 1 (through port 127's bit)
@@ -531,7 +572,7 @@ pub fn xsa_295(env: &Env<'_>) {
     for _ in 0..64 {
         port = must(evtchn::bind_ipi(0), format_args!("bind_ipi"));
     }
-    check!(port, 64, "IPI port in word 1");
+    expect_eq!(port, 64, "IPI port in word 1");
     si.clear_all_pending();
     smp::start_on(1, hammer_word, 1);
     let mut sent = 0;
@@ -539,7 +580,7 @@ pub fn xsa_295(env: &Env<'_>) {
     let deadline = Deadline::after_ms(3000);
     while !deadline.passed() {
         si.clear_pending(port);
-        if !check!(evtchn::send(port), Ok(()), "send({port}) #{sent}") {
+        if !expect_eq!(evtchn::send(port), Ok(()), "send({port}) #{sent}") {
             break;
         }
         if !si.is_pending(port) {
@@ -550,9 +591,9 @@ pub fn xsa_295(env: &Env<'_>) {
     STOP.store(true, Ordering::Release);
     let toggles = smp::finish(1, 5000).unwrap_or(0);
     println!("{sent} sends while vCPU 1 toggled word 1 {toggles} times");
-    check!(missing, 0, "sends after which port {port} was not pending");
+    expect_eq!(missing, 0, "sends after which port {port} was not pending");
     // Toggled an even or odd number of times: port 127's bit says which.
-    check!(si.is_pending(127), toggles % 2 == 1, "port 127's bit after {toggles} toggles");
+    expect_eq!(si.is_pending(127), toggles % 2 == 1, "port 127's bit after {toggles} toggles");
     if toggles == 0 || sent == 0 {
         xtf_warning!("the two vCPUs did not overlap; nothing shown");
     }

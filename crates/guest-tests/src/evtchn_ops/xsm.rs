@@ -14,9 +14,9 @@ use xtf::guest::evtchn;
 use xtf::guest::fifo::Fifo;
 use xtf::{Env, xtf_success};
 
-use super::{Events, PEER_TIMEOUT_MS, Policy, Signal, check_status, fatal, must, peer, policy};
+use super::{Events, PEER_TIMEOUT_MS, Policy, Signal, check_status, fatal, must, policy};
 use super::{shared_info, status, wait_until, wants_fifo};
-use crate::check;
+use xtf::expect_eq;
 
 const A_MAIN: u32 = 10;
 const B_MAIN: u32 = 11;
@@ -29,6 +29,7 @@ fn check_static(me_main: u32, me_sync: u32, peer: DomId, peer_main: u32, peer_sy
     check_status(me_sync, st::INTERDOMAIN, 0, [u32::from(peer), peer_sync]);
 }
 
+xtf::register_test!("evtchn-xsm-a", "two domUs under the booted XSM policy: domain A", pair_a);
 /// Domain A. Static channels work under both policies; a guest-made channel to B
 /// (alloc_unbound for B, B binds) works only under dummy (SILO: -EPERM at alloc_unbound);
 /// once A closes its end of the static channel, B's end is unbound for A, and A's attempt
@@ -37,7 +38,7 @@ fn check_static(me_main: u32, me_sync: u32, peer: DomId, peer_main: u32, peer_sy
 /// A's ends, leaving B's unbound.
 pub fn pair_a(env: &Env<'_>) {
     let pol = policy(env);
-    let b = peer(env);
+    let b = env.need_peer();
     let si = shared_info();
     let f = Fifo::new();
     let ev = if wants_fifo(env) {
@@ -51,7 +52,7 @@ pub fn pair_a(env: &Env<'_>) {
     let main = Signal { ev, port: A_MAIN };
     check_static(A_MAIN, A_SYNC, b, B_MAIN, B_SYNC);
     // Only the end bound second (B's) is pending from boot.
-    check!(ev.is_pending(A_MAIN), false, "A's static port {A_MAIN} pending at boot");
+    expect_eq!(ev.is_pending(A_MAIN), false, "A's static port {A_MAIN} pending at boot");
     sync.wait("B ready");
 
     // The static channel carries events both ways.
@@ -61,55 +62,56 @@ pub fn pair_a(env: &Env<'_>) {
     // A guest-made channel.
     let made = evtchn::alloc_unbound(DOMID_SELF, b);
     match pol {
-        Policy::Dummy => check!(made, Ok(1), "alloc_unbound(self, d{b}) under dummy"),
-        Policy::Silo => check!(made, Err(Errno::EPERM), "alloc_unbound(self, d{b}) under SILO"),
+        Policy::Dummy => expect_eq!(made, Ok(1), "alloc_unbound(self, d{b}) under dummy"),
+        Policy::Silo => expect_eq!(made, Err(Errno::EPERM), "alloc_unbound(self, d{b}) under SILO"),
     };
     sync.notify("alloc done");
     sync.wait("B bound");
     if pol == Policy::Dummy {
         check_status(1, st::INTERDOMAIN, 0, [u32::from(b), 1]);
-        check!(ev.is_pending(1), false, "A's port 1 not pending after B bound it");
+        expect_eq!(ev.is_pending(1), false, "A's port 1 not pending after B bound it");
         must_send(1);
         sync.wait("B closed its end");
         check_status(1, st::UNBOUND, 0, [u32::from(b), 0]);
-        check!(evtchn::send(1), Ok(()), "send on the now unbound port 1");
-        check!(
+        expect_eq!(evtchn::send(1), Ok(()), "send on the now unbound port 1");
+        expect_eq!(
             evtchn::bind_interdomain(DOMID_SELF, 1),
             Err(Errno::EINVAL),
             "loopback bind to port 1, unbound for d{b}"
         );
-        check!(evtchn::close(1), Ok(()), "close(1)");
+        expect_eq!(evtchn::close(1), Ok(()), "close(1)");
     }
 
     // Close our end of the static channel: B's end becomes unbound for us.
-    check!(evtchn::close(A_MAIN), Ok(()), "close(static {A_MAIN})");
+    expect_eq!(evtchn::close(A_MAIN), Ok(()), "close(static {A_MAIN})");
     check_status(A_MAIN, st::CLOSED, 0, [0, 0]);
     sync.notify("A closed static");
     sync.wait("B saw its end unbound");
     let rebind = evtchn::bind_interdomain(b, B_MAIN);
     match pol {
         Policy::Dummy => {
-            if check!(rebind, Ok(1), "bind_interdomain(d{b}, {B_MAIN}) under dummy") {
+            if expect_eq!(rebind, Ok(1), "bind_interdomain(d{b}, {B_MAIN}) under dummy") {
                 check_status(1, st::INTERDOMAIN, 0, [u32::from(b), B_MAIN]);
-                check!(ev.is_pending(1), true, "new local end pending after bind");
+                expect_eq!(ev.is_pending(1), true, "new local end pending after bind");
                 ev.consume(1);
                 must_send(1);
             }
         }
         Policy::Silo => {
-            check!(rebind, Err(Errno::EPERM), "bind_interdomain(d{b}, {B_MAIN}) under SILO");
-            check!(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), Ok(1), "no port leaked");
+            expect_eq!(rebind, Err(Errno::EPERM), "bind_interdomain(d{b}, {B_MAIN}) under SILO");
+            expect_eq!(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), Ok(1), "no port leaked");
         }
     }
     sync.notify("A rebound");
     sync.wait("B checked");
-    check!(evtchn::reset(DOMID_SELF), Ok(()), "reset(self) with channels to d{b} open");
+    expect_eq!(evtchn::reset(DOMID_SELF), Ok(()), "reset(self) with channels to d{b} open");
     for p in [1, A_MAIN, A_SYNC] {
         check_status(p, st::CLOSED, 0, [0, 0]);
     }
     xtf_success!();
 }
 
+xtf::register_test!("evtchn-xsm-b", "two domUs under the booted XSM policy: domain B", pair_b);
 /// Domain B (`peer=` A). Sees the static channels as Xen made them, its ends pending from
 /// boot (the end bound second is set pending by evtchn_bind_interdomain); binds A's
 /// guest-made port under dummy (SILO: there is none, so -EINVAL); after A closes the static
@@ -118,11 +120,11 @@ pub fn pair_a(env: &Env<'_>) {
 /// either (-EPERM); A's reset leaves B's ends unbound for A.
 pub fn pair_b(env: &Env<'_>) {
     let pol = policy(env);
-    let a = peer(env);
+    let a = env.need_peer();
     let si = shared_info();
     let f = Fifo::new();
     check_static(B_MAIN, B_SYNC, a, A_MAIN, A_SYNC);
-    check!(
+    expect_eq!(
         (si.is_pending(B_MAIN), si.is_pending(B_SYNC)),
         (true, true),
         "B's static ports pending from boot, before anyone sent"
@@ -132,7 +134,7 @@ pub fn pair_b(env: &Env<'_>) {
         must(f.expand(), format_args!("expand_array"));
         // The 2L-pending ports are raised into queue 7 when the first page arrives.
         let pl = (F::PENDING | F::LINKED).bits();
-        check!(
+        expect_eq!(
             (f.word(B_MAIN).0, f.word(B_SYNC).0),
             (pl | B_SYNC, pl),
             "words of the static ports after the switch to FIFO"
@@ -154,14 +156,18 @@ pub fn pair_b(env: &Env<'_>) {
     let bound = evtchn::bind_interdomain(a, 1);
     match pol {
         Policy::Dummy => {
-            if check!(bound, Ok(1), "bind_interdomain(d{a}, 1) under dummy") {
+            if expect_eq!(bound, Ok(1), "bind_interdomain(d{a}, 1) under dummy") {
                 check_status(1, st::INTERDOMAIN, 0, [u32::from(a), 1]);
-                check!(ev.is_pending(1), true, "local end pending after bind");
+                expect_eq!(ev.is_pending(1), true, "local end pending after bind");
                 ev.consume(1);
             }
         }
         Policy::Silo => {
-            check!(bound, Err(Errno::EINVAL), "bind_interdomain(d{a}, 1): nothing unbound there");
+            expect_eq!(
+                bound,
+                Err(Errno::EINVAL),
+                "bind_interdomain(d{a}, 1): nothing unbound there"
+            );
         }
     }
     sync.notify("B bound");
@@ -169,14 +175,14 @@ pub fn pair_b(env: &Env<'_>) {
         if !wait_until(PEER_TIMEOUT_MS, || ev.is_pending(1)) {
             fatal(format_args!("A's send on the guest-made channel did not arrive"));
         }
-        check!(evtchn::close(1), Ok(()), "close(1)");
+        expect_eq!(evtchn::close(1), Ok(()), "close(1)");
         sync.notify("B closed its end");
     }
 
     sync.wait("A closed static");
     check_status(B_MAIN, st::UNBOUND, 0, [u32::from(a), 0]);
-    check!(evtchn::send(B_MAIN), Ok(()), "send on unbound static end (dropped)");
-    check!(
+    expect_eq!(evtchn::send(B_MAIN), Ok(()), "send on unbound static end (dropped)");
+    expect_eq!(
         evtchn::bind_interdomain(DOMID_SELF, B_MAIN),
         Err(Errno::EINVAL),
         "loopback bind to {B_MAIN}, unbound for d{a}"
@@ -192,7 +198,7 @@ pub fn pair_b(env: &Env<'_>) {
         }
         Policy::Silo => {
             check_status(B_MAIN, st::UNBOUND, 0, [u32::from(a), 0]);
-            check!(
+            expect_eq!(
                 evtchn::alloc_unbound(DOMID_SELF, a),
                 Err(Errno::EPERM),
                 "alloc_unbound(self, d{a}) under SILO"
@@ -213,6 +219,11 @@ fn must_send(port: u32) {
     must(evtchn::send(port), format_args!("send({port})"));
 }
 
+xtf::register_test!(
+    "evtchn-xsm-remote",
+    "operations on another domU under the booted XSM policy",
+    remote
+);
 /// One domain's view of another (`peer=` any other domU) under the policy: alloc_unbound for
 /// a remote domain (dummy: anything, even domids that do not exist; SILO: -EPERM for a
 /// domU, -ESRCH for one that does not exist or a pseudo-domain), on behalf of another domain
@@ -221,7 +232,7 @@ fn must_send(port: u32) {
 /// another domain (-EPERM).
 pub fn remote(env: &Env<'_>) {
     let pol = policy(env);
-    let peer = peer(env);
+    let peer = env.need_peer();
     let dummy = pol == Policy::Dummy;
     let mut next = 1;
     for (remote, silo_err) in [
@@ -232,33 +243,45 @@ pub fn remote(env: &Env<'_>) {
     ] {
         let r = evtchn::alloc_unbound(DOMID_SELF, remote);
         if dummy {
-            if check!(r, Ok(next), "alloc_unbound(self, {remote:#x}) under dummy") {
+            if expect_eq!(r, Ok(next), "alloc_unbound(self, {remote:#x}) under dummy") {
                 check_status(next, st::UNBOUND, 0, [u32::from(remote), 0]);
             }
             next += 1;
         } else {
-            check!(r, Err(silo_err), "alloc_unbound(self, {remote:#x}) under SILO");
+            expect_eq!(r, Err(silo_err), "alloc_unbound(self, {remote:#x}) under SILO");
         }
     }
-    check!(
+    expect_eq!(
         evtchn::alloc_unbound(peer, DOMID_SELF),
         Err(Errno::EPERM),
         "alloc_unbound(d{peer}, self)"
     );
-    check!(evtchn::alloc_unbound(peer, peer), Err(Errno::EPERM), "alloc_unbound(d{peer}, d{peer})");
-    check!(
+    expect_eq!(
+        evtchn::alloc_unbound(peer, peer),
+        Err(Errno::EPERM),
+        "alloc_unbound(d{peer}, d{peer})"
+    );
+    expect_eq!(
         evtchn::alloc_unbound(1000, DOMID_SELF),
         Err(Errno::ESRCH),
         "alloc_unbound(d1000, self)"
     );
-    check!(evtchn::alloc_unbound(DOMID_XEN, DOMID_SELF), Err(Errno::ESRCH), "alloc_unbound(XEN)");
-    check!(evtchn::status(peer, 1).map(|_| ()), Err(Errno::EPERM), "status(d{peer}, 1)");
-    check!(evtchn::status(peer, 100_000).map(|_| ()), Err(Errno::EINVAL), "status(d{peer}, 1e5)");
-    check!(evtchn::bind_interdomain(peer, 100_000), Err(Errno::EINVAL), "bind(d{peer}, 1e5)");
-    check!(evtchn::bind_interdomain(peer, 0), Err(Errno::EINVAL), "bind(d{peer}, 0)");
-    check!(evtchn::bind_interdomain(1000, 1), Err(Errno::ESRCH), "bind(d1000, 1)");
-    check!(evtchn::reset(peer), Err(Errno::EPERM), "reset(d{peer})");
-    check!(evtchn::reset_cont(peer), Err(Errno::EPERM), "reset_cont(d{peer})");
-    check!(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), Ok(next), "no port leaked");
+    expect_eq!(
+        evtchn::alloc_unbound(DOMID_XEN, DOMID_SELF),
+        Err(Errno::ESRCH),
+        "alloc_unbound(XEN)"
+    );
+    expect_eq!(evtchn::status(peer, 1).map(|_| ()), Err(Errno::EPERM), "status(d{peer}, 1)");
+    expect_eq!(
+        evtchn::status(peer, 100_000).map(|_| ()),
+        Err(Errno::EINVAL),
+        "status(d{peer}, 1e5)"
+    );
+    expect_eq!(evtchn::bind_interdomain(peer, 100_000), Err(Errno::EINVAL), "bind(d{peer}, 1e5)");
+    expect_eq!(evtchn::bind_interdomain(peer, 0), Err(Errno::EINVAL), "bind(d{peer}, 0)");
+    expect_eq!(evtchn::bind_interdomain(1000, 1), Err(Errno::ESRCH), "bind(d1000, 1)");
+    expect_eq!(evtchn::reset(peer), Err(Errno::EPERM), "reset(d{peer})");
+    expect_eq!(evtchn::reset_cont(peer), Err(Errno::EPERM), "reset_cont(d{peer})");
+    expect_eq!(evtchn::alloc_unbound(DOMID_SELF, DOMID_SELF), Ok(next), "no port leaked");
     xtf_success!();
 }

@@ -22,7 +22,7 @@ use xtf::guest::{evtchn, gic, smp};
 use xtf::platform::Platform;
 use xtf::{Env, println, xtf_error, xtf_failure, xtf_success};
 
-use super::{Fuzzer, arg_u64};
+use super::Fuzzer;
 
 /// Bit 31: a reset holds the stream; low bits: steps in flight.
 static GATE: AtomicU32 = AtomicU32::new(0);
@@ -84,9 +84,14 @@ fn vcpu1(seed: u64) -> u64 {
     0
 }
 
+xtf::register_test!(
+    "fuzz-chaos",
+    "the stream on both vCPUs, invariants only (seed=S n=N peers=D1,D2)",
+    run
+);
 pub fn run(env: &Env<'_>) {
-    let seed = arg_u64(env, "seed", 1);
-    let n = arg_u64(env, "n", 100_000);
+    let seed = env.arg_u64("seed").unwrap_or(1);
+    let n = env.arg_u64("n").unwrap_or(100_000);
     if shared_info::map().is_err() {
         return xtf_error!("mapping shared_info");
     }

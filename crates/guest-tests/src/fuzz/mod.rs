@@ -36,6 +36,7 @@ use xtf::guest::shared_info::{self, SHARED_INFO_GFN, SharedInfo};
 use xtf::{Env, println, xtf_failure, xtf_success};
 
 pub mod chaos;
+pub mod exhaust;
 pub mod v4v;
 
 /// splitmix64: tiny, fast, and the same stream on every build.
@@ -819,10 +820,6 @@ pub fn fill_page(gfn: u64, word: u32) {
     }
 }
 
-pub fn arg_u64(env: &Env<'_>, key: &str, default: u64) -> u64 {
-    env.arg(key).and_then(|s| s.parse().ok()).unwrap_or(default)
-}
-
 /// Waits until the passive peer holds our ports (binding its last one works; then closes
 /// it), or until the policy says no (-EPERM: the whole run sees the same refusal).
 pub fn wait_for_peer(peer: DomId, last: u32) {
@@ -839,6 +836,11 @@ pub fn wait_for_peer(peer: DomId, last: u32) {
     println!("fuzz: peer d{peer} never offered port {last}");
 }
 
+xtf::register_test!(
+    "fuzz-evtchn",
+    "seeded EVTCHNOP stream, hash checkpoints for C/Rust comparison (seed=S n=N trace=A-B)",
+    evtchn_diff
+);
 /// `test=fuzz-evtchn seed=S n=N [check=K] [trace=A-B] [peer=P pports=A-B] [abi=…]`.
 pub fn evtchn_diff(env: &Env<'_>) {
     let si = match shared_info::map() {
@@ -849,9 +851,9 @@ pub fn evtchn_diff(env: &Env<'_>) {
         Ok(d) => d,
         Err(e) => return xtf::xtf_error!("own domid: {e}"),
     };
-    let seed = arg_u64(env, "seed", 1);
-    let n = arg_u64(env, "n", 10_000);
-    let check = arg_u64(env, "check", 4096).max(1);
+    let seed = env.arg_u64("seed").unwrap_or(1);
+    let n = env.arg_u64("n").unwrap_or(10_000);
+    let check = env.arg_u64("check").unwrap_or(4096).max(1);
     let mut f = Fuzzer::new(env, si, me, seed);
     // Wait for the peer only where it holds ports for us (`pports=`): under XSM SILO it
     // holds none, and every bind is refused whether it has started or not.
@@ -879,11 +881,16 @@ pub fn evtchn_diff(env: &Env<'_>) {
     xtf_success!();
 }
 
+xtf::register_test!(
+    "fuzz-peer",
+    "passive peer: K unbound ports per fuzzer domid (for=D1,D2 k=K), then waits",
+    peer
+);
 /// `test=fuzz-peer for=D1,D2,… k=K`: the passive peer. Holds K unbound ports for each
 /// fuzzer domid listed (ports 1..K for the first, K+1..2K for the next, …), reports
 /// SUCCESS and then only waits (never exits: its death would be timing in the streams).
 pub fn peer(env: &Env<'_>) {
-    let k = arg_u64(env, "k", 8) as u32;
+    let k = env.arg_u64("k").unwrap_or(8) as u32;
     let list = env.arg("for").unwrap_or("");
     for d in list.split(',').filter_map(|s| s.parse::<DomId>().ok()) {
         for _ in 0..k {

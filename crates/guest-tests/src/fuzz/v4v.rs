@@ -33,7 +33,7 @@ use xtf::guest::{gic, smp};
 use xtf::platform::Platform;
 use xtf::{Env, println, xtf_error, xtf_failure, xtf_success};
 
-use super::{ABSENT_DOMIDS, Rng, arg_u64};
+use super::{ABSENT_DOMIDS, Rng};
 
 /// First ring port; vCPU v owns `PORT0 + 2v` (ANY) and `PORT0 + 2v + 1` (partner).
 const PORT0: u32 = 7000;
@@ -785,10 +785,15 @@ fn quiet_wait() {
     }
 }
 
+xtf::register_test!(
+    "fuzz-v4v",
+    "every V4V op on 1-2 vCPUs, invariants only (seed=S n=N peers=D1,D2 vcpus=1|2)",
+    run
+);
 pub fn run(env: &Env<'_>) {
-    let seed = arg_u64(env, "seed", 1);
-    let n = arg_u64(env, "n", 20_000);
-    let vcpus = arg_u64(env, "vcpus", 1);
+    let seed = env.arg_u64("seed").unwrap_or(1);
+    let n = env.arg_u64("n").unwrap_or(20_000);
+    let vcpus = env.arg_u64("vcpus").unwrap_or(1);
     if let Err(dtb) = ring_mem::check(env) {
         return xtf_error!("the ring arena overlaps the DTB at {dtb:#x}: more DOMU_MEM");
     }
@@ -868,14 +873,19 @@ fn rereg_sender(seed: u64) -> u64 {
     0
 }
 
+xtf::register_test!(
+    "v4v-rereg",
+    "re-register a ring while vCPU 1 sends into it: no torn message (seed=S n=N)",
+    rereg
+);
 /// Regression (docs/fuzzing.md, V4V finding): re-registering a ring while another vCPU
 /// sends into it must not lose or tear a message. vCPU 1 sends without pause into vCPU 0's
 /// ANY ring; vCPU 0 re-registers the ring (same pages, header as Xen left it), takes the
 /// header's tx_ptr as its rx_ptr (Xen's tx_ptr is always a message boundary) and reads
 /// every message there is, checking each. `seed=S n=N` (re-registrations).
 pub fn rereg(env: &Env<'_>) {
-    let seed = arg_u64(env, "seed", 7);
-    let n = arg_u64(env, "n", 3000);
+    let seed = env.arg_u64("seed").unwrap_or(7);
+    let n = env.arg_u64("n").unwrap_or(3000);
     if let Err(dtb) = ring_mem::check(env) {
         return xtf_error!("the ring arena overlaps the DTB at {dtb:#x}: more DOMU_MEM");
     }

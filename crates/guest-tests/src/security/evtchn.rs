@@ -14,6 +14,7 @@
 //! `role=noisy|victim shm=GPA` (noisy neighbour).
 
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering, fence};
+use xtf::{check, expect_eq, try_op};
 
 use xtf::abi::{self, DOMID_SELF, DomId, Errno, EventWordFlags, SchedPoll, virq};
 use xtf::guest::fifo::Fifo;
@@ -22,7 +23,7 @@ use xtf::guest::{evtchn, gic, hypercall, smp, timer, upcall};
 use xtf::platform::Platform;
 use xtf::{Env, println, xtf_error, xtf_failure, xtf_success, xtf_warning};
 
-use crate::v4v::{self as rings, Argo, Ctx, PEER_MS, Proto, ProtoRing, V4v};
+use crate::v4v::{self as rings, Ctx, PEER_MS, Proto, ProtoRing};
 
 /// How long one event may take to arrive before it counts as lost (generous: a loaded host
 /// can stall one of QEMU's vCPU threads for seconds; only a lost event waits this long).
@@ -110,14 +111,19 @@ fn message(seq: u32) -> [u8; 16] {
 
 // ---- one domain: its own VIRQ raised while vCPU 1 moves the port ----
 
+crate::v4v::v4v_and_argo!(
+    virq_rebind,
+    "sec-evtchn-virq-rebind-v4v" => "VIRQ_V4V from sends to our own ring while vCPU 1 moves its port: every event arrives (n=N)",
+    "sec-evtchn-virq-rebind-argo" => "VIRQ_ARGO from sends to our own ring while vCPU 1 moves its port: every event arrives (n=N)",
+);
 /// `sec-evtchn-virq-rebind-{v4v,argo}`: vCPU 0 sends `n` messages to its own ring, one at a
 /// time, each raising the protocol's global VIRQ; vCPU 1 moves that VIRQ's port between the
 /// vCPUs with EVTCHNOP_bind_vcpu non-stop. Every event must arrive (on whichever vCPU), and
-/// Xen must survive. Before the fixes the Rust build lost events (bind_vcpu write-locked the
-/// channel, so send_guest_global_virq's read-trylock failed) and a failed trylock unlocked a
-/// lock it did not hold (a panic in a debug build, a hang in a release one).
+/// Xen must survive. It catches a bind_vcpu that write-locks the channel (then
+/// send_guest_global_virq's read-trylock fails and the event is lost) and a failed trylock
+/// that unlocks a lock it does not hold (a panic in a debug build, a hang in a release one).
 pub fn virq_rebind<P: Proto>(env: &Env<'_>) {
-    let n = rings::arg_u32(env, "n").unwrap_or(20_000);
+    let n = env.arg_u32("n").unwrap_or(20_000);
     let Some(Ctx { me, notifier }) = rings::setup::<P>(env, 2) else { return };
     let si = try_op!(shared_info::map(), "mapping shared_info");
     let Some(ring) = P::ring(RING_LEN, RING_PORT, me) else {
@@ -192,37 +198,26 @@ pub fn virq_rebind<P: Proto>(env: &Env<'_>) {
     xtf_success!();
 }
 
-pub fn virq_rebind_v4v(env: &Env<'_>) {
-    virq_rebind::<V4v>(env)
-}
-
-pub fn virq_rebind_argo(env: &Env<'_>) {
-    virq_rebind::<Argo>(env)
-}
-
 // ---- two domains: a sender, and a receiver that moves its VIRQ while it fires ----
 
+crate::v4v::v4v_and_argo!(
+    virq_storm,
+    "sec-evtchn-virq-storm-v4v" => "V4V ping-pong, the receiver moving its VIRQ port and reading on upcalls only (role=rx|tx peer=D n=N)",
+    "sec-evtchn-virq-storm-argo" => "Argo: the sec-evtchn-virq-storm-v4v pattern",
+);
 /// `sec-evtchn-virq-storm-{v4v,argo}`: `role=tx` sends `n` messages to `peer`'s ring, each
 /// after the previous one was acknowledged; `role=rx` (2 vCPUs) waits for each on upcalls
 /// only — it reads its ring only after an event — while vCPU 1 moves its VIRQ port between
 /// the vCPUs non-stop, and acknowledges each message to the sender's ring. A lost VIRQ leaves
 /// a message in the receiver's ring with no event: the receiver reports it, the pair stalls.
 pub fn virq_storm<P: Proto>(env: &Env<'_>) {
-    let n = rings::arg_u32(env, "n").unwrap_or(5_000);
-    let Some(peer) = rings::peer(env) else { return };
+    let n = env.arg_u32("n").unwrap_or(5_000);
+    let peer = env.need_peer();
     match env.arg("role") {
         Some("rx") => storm_rx::<P>(env, peer, n),
         Some("tx") => storm_tx::<P>(env, peer, n),
         _ => xtf_error!("needs role=rx|tx"),
     }
-}
-
-pub fn virq_storm_v4v(env: &Env<'_>) {
-    virq_storm::<V4v>(env)
-}
-
-pub fn virq_storm_argo(env: &Env<'_>) {
-    virq_storm::<Argo>(env)
 }
 
 fn storm_rx<P: Proto>(env: &Env<'_>, peer: DomId, n: u32) {
@@ -372,30 +367,37 @@ fn storm_tx<P: Proto>(env: &Env<'_>, peer: DomId, n: u32) {
 
 /// The mailbox in static shared memory: the only link between the two domains that does not
 /// go through the event channel code under test.
-struct Mailbox {
+/// Four words of static shared memory between a domain that uses up its budgets and the
+/// victim that checks its own service (see [`Mailbox::word`]).
+pub(crate) struct Mailbox {
     base: usize,
 }
 
 const MAGIC_READY: u32 = 0x5ec0_0001;
 /// The last phase number: the noisy domain is done.
-const PHASE_DONE: u32 = 0xff;
+pub(crate) const PHASE_DONE: u32 = 0xff;
 
 impl Mailbox {
     /// Word 0: the victim is ready; 1: phase the noisy domain finished; 2: phase the victim
     /// checked; 3: the victim's failed checks.
-    fn word(&self, i: usize) -> &'static AtomicU32 {
+    pub(crate) fn word(&self, i: usize) -> &'static AtomicU32 {
         // SAFETY: the config maps static shared memory at `base` (identity-mapped Normal RAM,
         // at least 4 KiB) into both domains; these four words are only accessed atomically.
         unsafe { AtomicU32::from_ptr((self.base + 4 * i) as *mut u32) }
     }
 }
 
-fn mailbox(env: &Env<'_>) -> Option<Mailbox> {
-    let v = env.arg("shm")?;
-    let base = usize::from_str_radix(v.strip_prefix("0x").unwrap_or(v), 16).ok()?;
+/// The mailbox at `shm=GPA`, if that is a page-aligned address in guest RAM.
+pub(crate) fn mailbox(env: &Env<'_>) -> Option<Mailbox> {
+    let base = usize::try_from(xtf::cmdline::number(env.arg("shm")?)?).ok()?;
     (base % 4096 == 0 && (0x4000_0000..0x8000_0000).contains(&base)).then_some(Mailbox { base })
 }
 
+xtf::register_test!(
+    "sec-evtchn-noisy-neighbour",
+    "one domain uses every event channel budget, the other keeps its service (role=noisy|victim shm=GPA)",
+    noisy_neighbour
+);
 /// `sec-evtchn-noisy-neighbour`: `role=noisy` (2 vCPUs) exhausts, phase by phase, every
 /// per-domain event channel budget Xen gives it — every VIRQ on every vCPU, FIFO control
 /// blocks and all 128 event array pages, every port up to its limit, a poller blocked on
@@ -416,7 +418,7 @@ pub fn noisy_neighbour(env: &Env<'_>) {
 }
 
 /// The noisy side: tells the victim phase `p` is done and waits until it has checked.
-fn handshake(mb: &Mailbox, p: u32, what: &str) -> bool {
+pub(crate) fn handshake(mb: &Mailbox, p: u32, what: &str) -> bool {
     println!("noisy: phase {p} ({what}) done");
     mb.word(1).store(p, Ordering::Release);
     timer::poll_until(PEER_MS * 4, || mb.word(2).load(Ordering::Acquire) == p)
@@ -434,6 +436,13 @@ fn poll_ports(first: u64) -> u64 {
     r as u64
 }
 
+/// The noisy side: waits until the victim has checked its service once (FAILURE if it
+/// does not come up).
+pub(crate) fn wait_victim(mb: &Mailbox) -> bool {
+    timer::poll_until(PEER_MS, || mb.word(0).load(Ordering::Acquire) == MAGIC_READY)
+        || check!(false, "the victim did not come up")
+}
+
 fn noisy(env: &Env<'_>, mb: &Mailbox) {
     let Some(fdt) = env.fdt.as_ref() else {
         xtf_error!("no device tree");
@@ -442,8 +451,7 @@ fn noisy(env: &Env<'_>, mb: &Mailbox) {
     let platform = try_op!(Platform::from_fdt(fdt), "platform from the device tree");
     try_op!(gic::init(&platform).and_then(|()| gic::init_cpu()), "GIC set-up");
     try_op!(smp::start(&platform, 2, &[]), "starting vCPU 1");
-    if !timer::poll_until(PEER_MS, || mb.word(0).load(Ordering::Acquire) == MAGIC_READY) {
-        xtf_failure!("the victim did not come up");
+    if !wait_victim(mb) {
         return;
     }
 
@@ -530,7 +538,9 @@ fn noisy(env: &Env<'_>, mb: &Mailbox) {
     xtf_success!();
 }
 
-fn victim(mb: &Mailbox) {
+/// The victim's side: checks its service once before the noisy domain starts and after every
+/// phase the noisy domain reports, until [`PHASE_DONE`]; SUCCESS if every check passed.
+pub(crate) fn victim(mb: &Mailbox) {
     for i in 1..4 {
         mb.word(i).store(0, Ordering::Relaxed);
     }

@@ -20,21 +20,11 @@ use xtf::guest::evtchn::raw::BadAddress;
 use xtf::guest::ring_mem::{PAGE, Pages};
 use xtf::guest::{argo, v4v};
 use xtf::{Env, println, xtf_error, xtf_failure, xtf_success};
+use xtf::{check, expect_eq};
 
 use crate::v4v::{
-    Argo, PEER_MS, Proto, ProtoRing, V4v, WAIT_MS, arg_u32, check, fill, peer, recv_wait,
-    send_until, setup, verify,
+    Argo, PEER_MS, Proto, ProtoRing, V4v, WAIT_MS, fill, recv_wait, send_until, setup, verify,
 };
-
-macro_rules! expect_eq {
-    ($got:expr, $want:expr, $($arg:tt)+) => {{
-        let (got, want) = ($got, $want);
-        check(
-            got == want,
-            format_args!("{}: got {:?}, expected {:?}", format_args!($($arg)+), got, want),
-        )
-    }};
-}
 
 /// V4V's default ring page budget (docs/v4v.md).
 const DEFAULT_BUDGET: u32 = 8192;
@@ -178,7 +168,7 @@ fn frames(p: Pages, n: usize, out: &mut [u64]) -> usize {
 
 /// Tells `worker` (if any) that we are done, through its control ring for us.
 fn tell_worker<P: Proto>(env: &Env<'_>, n: &xtf::guest::ring_mem::Notifier) -> bool {
-    let Some(w) = arg_u32(env, "worker") else { return true };
+    let Some(w) = env.arg_u32("worker") else { return true };
     let mut eagains = 0;
     let r = send_until::<P>(
         n,
@@ -192,13 +182,18 @@ fn tell_worker<P: Proto>(env: &Env<'_>, n: &xtf::guest::ring_mem::Notifier) -> b
     expect_eq!(r, Ok(9), "tell worker d{w} that the budget is used up")
 }
 
+crate::v4v::v4v_and_argo!(
+    ring_page_budget,
+    "v4v-ring-page-budget" => "V4V: ring pages up to the domain's budget, then ENOSPC; pages come back",
+    "argo-ring-page-budget" => "Argo: the v4v-ring-page-budget pattern (C 4.17.5 has no page budget)",
+);
 /// Ring memory budget: with budget B, rings of K pages (all listing the same K pages) go in
 /// until the next would pass B, which is refused with ENOSPC; a smaller ring fills B
 /// exactly; then one more page is refused; re-registering a ring at the limit works (it
 /// may use its own pages); unregistering gives its pages back. Fails (the budget is never
-/// hit) on a Xen without one: V4V before its fix, Argo in C 4.17.5.
+/// hit) on a Xen without one, such as Argo in C 4.17.5.
 fn ring_page_budget<P: Hand>(env: &Env<'_>) {
-    let budget = arg_u32(env, "budget").unwrap_or(DEFAULT_BUDGET);
+    let budget = env.arg_u32("budget").unwrap_or(DEFAULT_BUDGET);
     let Some(ctx) = setup::<P>(env, 1) else { return };
     let me = ctx.me;
     let Some(s) = Scratch::new() else { return xtf_error!("arena") };
@@ -285,13 +280,11 @@ fn ring_page_budget<P: Hand>(env: &Env<'_>) {
     }
 }
 
-pub fn v4v_ring_page_budget(env: &Env<'_>) {
-    ring_page_budget::<V4v>(env)
-}
-pub fn argo_ring_page_budget(env: &Env<'_>) {
-    ring_page_budget::<Argo>(env)
-}
-
+crate::v4v::v4v_and_argo!(
+    ring_count_exhaust,
+    "v4v-ring-count-exhaust" => "V4V: 128 rings, then ENOSPC",
+    "argo-ring-count-exhaust" => "Argo: 128 rings, then ENOSPC",
+);
 /// The ring count limit: 128 one-page rings (all on one page), then ENOSPC.
 fn ring_count_exhaust<P: Hand>(env: &Env<'_>) {
     let Some(ctx) = setup::<P>(env, 1) else { return };
@@ -313,19 +306,17 @@ fn ring_count_exhaust<P: Hand>(env: &Env<'_>) {
     }
 }
 
-pub fn v4v_ring_count_exhaust(env: &Env<'_>) {
-    ring_count_exhaust::<V4v>(env)
-}
-pub fn argo_ring_count_exhaust(env: &Env<'_>) {
-    ring_count_exhaust::<Argo>(env)
-}
-
+crate::v4v::v4v_and_argo!(
+    noisy_neighbour,
+    "v4v-noisy-neighbour" => "V4V: rings and messages beside domains at their budgets",
+    "argo-noisy-neighbour" => "Argo: rings and messages beside domains at their budgets",
+);
 /// Noisy neighbour: `role=worker` waits until every domain in `noisy=` reports its budget
 /// used up, then registers rings, exchanges `n` messages with `peer` (`role=echo`, which
 /// sends each back) and registers and unregisters 8 more rings: none of it may fail.
 fn noisy_neighbour<P: Proto>(env: &Env<'_>) {
-    let Some(peer) = peer(env) else { return };
-    let n = arg_u32(env, "n").unwrap_or(50);
+    let peer = env.need_peer();
+    let n = env.arg_u32("n").unwrap_or(50);
     let Some(ctx) = setup::<P>(env, 1) else { return };
     let mut buf = [0u8; 256];
     let mut got = [0u8; 256];
@@ -436,13 +427,11 @@ fn noisy_neighbour<P: Proto>(env: &Env<'_>) {
     }
 }
 
-pub fn v4v_noisy_neighbour(env: &Env<'_>) {
-    noisy_neighbour::<V4v>(env)
-}
-pub fn argo_noisy_neighbour(env: &Env<'_>) {
-    noisy_neighbour::<Argo>(env)
-}
-
+crate::v4v::v4v_and_argo!(
+    ring_duplicate_gfn,
+    "v4v-ring-duplicate-gfn" => "V4V: a page listed twice in one ring is EINVAL",
+    "argo-ring-duplicate-gfn" => "Argo: the v4v-ring-duplicate-gfn pattern (C 4.17.5 accepts it)",
+);
 /// A page listed twice in one ring is refused (EINVAL: Argo has no such check, so there
 /// is no errno of Argo's to follow) and the ring's pages are left as they were; the same
 /// pages in two different rings are allowed.
@@ -463,9 +452,10 @@ fn ring_duplicate_gfn<P: Hand>(env: &Env<'_>) {
             let _ = P::unregister_port(&s, PORT0, me);
             continue;
         }
-        check(
+        check!(
             mem.digest(0, mem.bytes()) == before,
-            format_args!("{}: refused ring ({what}): its pages were written", P::NAME),
+            "{}: refused ring ({what}): its pages were written",
+            P::NAME
         );
     }
     expect_eq!(
@@ -485,13 +475,11 @@ fn ring_duplicate_gfn<P: Hand>(env: &Env<'_>) {
     xtf_success!();
 }
 
-pub fn v4v_ring_duplicate_gfn(env: &Env<'_>) {
-    ring_duplicate_gfn::<V4v>(env)
-}
-pub fn argo_ring_duplicate_gfn(env: &Env<'_>) {
-    ring_duplicate_gfn::<Argo>(env)
-}
-
+xtf::register_test!(
+    "v4v-register-writes-nothing-on-error",
+    "V4V: refused register_ring and notify write nothing",
+    v4v_register_writes_nothing_on_error
+);
 /// Every refused registration and a refused notify write nothing: the ring's page 0 (the
 /// header Xen would initialise: rx_ptr, tx_ptr, id.addr.domain) and the caller's notify
 /// entries stay as they were. The header is set up bogus (rx_ptr 13, tx_ptr 272, domain
@@ -499,7 +487,7 @@ pub fn argo_ring_duplicate_gfn(env: &Env<'_>) {
 pub fn v4v_register_writes_nothing_on_error(env: &Env<'_>) {
     let Some(ctx) = setup::<V4v>(env, 1) else { return };
     let me = ctx.me;
-    let budget = arg_u32(env, "budget").unwrap_or(DEFAULT_BUDGET) as usize;
+    let budget = env.arg_u32("budget").unwrap_or(DEFAULT_BUDGET) as usize;
     let Some(s) = Scratch::new() else { return xtf_error!("arena") };
     let Some(mem) = Pages::alloc(budget.min(1000) + 1) else { return xtf_error!("arena") };
     let bogus = || {
@@ -523,14 +511,12 @@ pub fn v4v_register_writes_nothing_on_error(env: &Env<'_>) {
             let _ = V4v::unregister_port(&s, port, me);
             return;
         }
-        check(
+        check!(
             mem.digest(0, PAGE) == before,
-            format_args!(
-                "register_ring refused ({what}) but wrote the ring header: rx_ptr {}, tx_ptr {}, id.addr.domain {:#x}",
-                mem.u32_at(24).load(core::sync::atomic::Ordering::Relaxed),
-                mem.u32_at(28).load(core::sync::atomic::Ordering::Relaxed),
-                mem.u32_at(12).load(core::sync::atomic::Ordering::Relaxed) & 0xffff,
-            ),
+            "register_ring refused ({what}) but wrote the ring header: rx_ptr {}, tx_ptr {}, id.addr.domain {:#x}",
+            mem.u32_at(24).load(core::sync::atomic::Ordering::Relaxed),
+            mem.u32_at(28).load(core::sync::atomic::Ordering::Relaxed),
+            mem.u32_at(12).load(core::sync::atomic::Ordering::Relaxed) & 0xffff,
         );
     };
     let g0 = mem.gfn(0);
@@ -599,6 +585,11 @@ pub fn v4v_register_writes_nothing_on_error(env: &Env<'_>) {
     xtf_success!();
 }
 
+crate::v4v::v4v_and_argo!(
+    xsm_any_source,
+    "v4v-xsm-any-source" => "V4V: ANY-source rings only with v4v-mac=permissive (expect=eperm|ok)",
+    "argo-xsm-any-source" => "Argo: ANY-source rings only with mac-permissive (expect=eperm|ok)",
+);
 /// Rings open to any sender: refused with EPERM unless the MAC policy is permissive
 /// (`v4v-mac=permissive`, Argo's `mac-permissive=1`), as `expect=eperm|ok` says; a ring for
 /// one partner is allowed either way.
@@ -629,11 +620,4 @@ fn xsm_any_source<P: Proto>(env: &Env<'_>) {
         }
     }
     xtf_success!();
-}
-
-pub fn v4v_xsm_any_source(env: &Env<'_>) {
-    xsm_any_source::<V4v>(env)
-}
-pub fn argo_xsm_any_source(env: &Env<'_>) {
-    xsm_any_source::<Argo>(env)
 }

@@ -14,22 +14,27 @@ use xtf::guest::ring_mem::Pages;
 use xtf::guest::timer;
 use xtf::{Env, println, xtf_error, xtf_failure, xtf_success};
 
-use super::{Argo, PEER_MS, Proto, ProtoRing, V4v, WAIT_MS, arg_u32, peer, send_until, setup};
+use super::{PEER_MS, Proto, ProtoRing, WAIT_MS, send_until, setup};
 
 const PORT: u32 = 500;
 const RING_LEN: u32 = 64 * 1024;
 const MAX_SENDERS: usize = 4;
 
+crate::v4v::v4v_and_argo!(
+    bench,
+    "bench-v4v" => "V4V throughput: role=rx senders=K n=N size=S / role=tx peer=D n=N size=S",
+    "bench-argo" => "Argo throughput: the bench-v4v pattern over Argo",
+);
 fn bench<P: Proto>(env: &Env<'_>) {
-    let n = arg_u32(env, "n").unwrap_or(1000);
-    let size = arg_u32(env, "size").unwrap_or(64) as usize;
+    let n = env.arg_u32("n").unwrap_or(1000);
+    let size = env.arg_u32("size").unwrap_or(64) as usize;
     if !(4..=16384).contains(&size) {
         return xtf_error!("size={size}: 4..=16384");
     }
     let Some(buf) = Pages::buffer(16384 / 4096) else { return xtf_error!("arena") };
     match env.arg("role") {
         Some("tx") => {
-            let Some(peer) = peer(env) else { return };
+            let peer = env.need_peer();
             let Some(ctx) = setup::<P>(env, 1) else { return };
             let mut eagains = 0;
             for seq in 0..n {
@@ -44,7 +49,7 @@ fn bench<P: Proto>(env: &Env<'_>) {
             xtf_success!();
         }
         Some("rx") => {
-            let senders = arg_u32(env, "senders").unwrap_or(1) as usize;
+            let senders = env.arg_u32("senders").unwrap_or(1) as usize;
             if senders == 0 || senders > MAX_SENDERS {
                 return xtf_error!("senders=1..{MAX_SENDERS}");
             }
@@ -124,11 +129,4 @@ fn bench<P: Proto>(env: &Env<'_>) {
         }
         r => xtf_error!("role={r:?}: expected tx or rx"),
     }
-}
-
-pub fn bench_v4v(env: &Env<'_>) {
-    bench::<V4v>(env)
-}
-pub fn bench_argo(env: &Env<'_>) {
-    bench::<Argo>(env)
 }

@@ -97,7 +97,11 @@ pub fn send(env: &Env<'_>, peer: DomId) -> bool {
             }
         }
     }
-    println!("sender:   V4V: {} lines answered, {} VIRQ_V4V taken", LINES.len(), virqs(&ctx.notifier));
+    println!(
+        "sender:   V4V: {} lines answered, {} VIRQ_V4V taken",
+        LINES.len(),
+        virqs(&ctx.notifier)
+    );
     true
 }
 
@@ -108,6 +112,9 @@ pub fn receive(env: &Env<'_>, peer: DomId) -> bool {
         xtf_failure!("receiver: no memory for a V4V ring");
         return false;
     };
+    // Counted before the ring exists: the sender's first line (and its VIRQ) can arrive as
+    // soon as register_ring returns, before this vCPU runs another instruction.
+    let mut seen = virqs(&ctx.notifier);
     if let Err(e) = ring.register() {
         xtf_failure!("receiver: V4V register_ring failed: {e:?}");
         return false;
@@ -116,7 +123,6 @@ pub fn receive(env: &Env<'_>, peer: DomId) -> bool {
     let mut buf = [0u8; 128];
     let mut answer = [0u8; 64];
     let mut eagains = 0;
-    let mut seen = virqs(&ctx.notifier);
     for (i, line) in LINES.iter().enumerate() {
         let k = i + 1;
         // The sender registers its ring and starts on its own time: allow for that once.

@@ -7,6 +7,7 @@ use xtf::abi::{DomId, Errno};
 use xtf::guest::evtchn::raw::BadAddress;
 use xtf::guest::v4v::{self, Ring};
 use xtf::{Env, println, xtf_error, xtf_success};
+use xtf::{check, expect_eq};
 
 use super::{V4v, setup};
 
@@ -41,6 +42,11 @@ fn refused(me: DomId, port: u32, r: Result<u64, Errno>, want: Errno, what: &str)
     );
 }
 
+xtf::register_test!(
+    "v4v-bad-register",
+    "V4V: every bad registration with its errno; limits; re-registration",
+    bad_register
+);
 pub fn bad_register(env: &xtf::Env<'_>) {
     let Some(ctx) = setup::<V4v>(env, 1) else { return };
     let me = ctx.me;
@@ -212,6 +218,11 @@ fn send_raw(cmd: u64, a1: u64, a2: u64, a3: u64, a4: u64) -> Result<u64, Errno> 
     unsafe { v4v::raw_op(cmd, a1, a2, a3, a4) }
 }
 
+xtf::register_test!(
+    "v4v-bad-send",
+    "V4V: every bad send/sendv/notify with its errno; ring untouched by refused sends",
+    bad_send
+);
 pub fn bad_send(env: &Env<'_>) {
     let Some(ctx) = setup::<V4v>(env, 1) else { return };
     let me = ctx.me;

@@ -11,40 +11,21 @@
 //! `n=N`. Rings live in xtf's ring arena (DOMU_MEM >= 16). Every wait has a timeout that ends
 //! the test FAILURE.
 
-macro_rules! check {
-    ($cond:expr, $($arg:tt)+) => {
-        $crate::v4v::check($cond, format_args!($($arg)+))
+/// Registers a V4V test and its Argo twin, both from one body generic over [`Proto`]:
+/// `v4v_and_argo!(body, "v4v-NAME" => "about", "argo-NAME" => "about");`.
+macro_rules! v4v_and_argo {
+    ($body:ident, $v4v:literal => $v4v_about:literal, $argo:literal => $argo_about:literal $(,)?) => {
+        xtf::register_test!($v4v, $v4v_about, $body::<$crate::v4v::V4v>);
+        xtf::register_test!($argo, $argo_about, $body::<$crate::v4v::Argo>);
     };
 }
-
-macro_rules! expect_eq {
-    ($got:expr, $want:expr, $($arg:tt)+) => {{
-        let (got, want) = ($got, $want);
-        $crate::v4v::check(
-            got == want,
-            format_args!("{}: got {:?}, expected {:?}", format_args!($($arg)+), got, want),
-        )
-    }};
-}
-
-macro_rules! try_op {
-    ($e:expr, $($arg:tt)+) => {
-        match $e {
-            Ok(v) => v,
-            Err(err) => {
-                xtf::xtf_failure!("{} failed: {:?}", format_args!($($arg)+), err);
-                return;
-            }
-        }
-    };
-}
+pub(crate) use v4v_and_argo;
 
 pub mod bench;
 pub mod demo;
 pub mod errors;
 pub mod traffic;
 
-use core::fmt;
 use core::ops::DerefMut;
 
 use xtf::abi::{self, DomId, Errno};
@@ -60,13 +41,6 @@ pub const WAIT_MS: u64 = 20_000;
 pub const PEER_MS: u64 = 30_000;
 /// How long "nothing happens" is watched for.
 pub const QUIET_MS: u64 = 50;
-
-pub fn check(ok: bool, what: fmt::Arguments<'_>) -> bool {
-    if !ok {
-        xtf_failure!("{what}");
-    }
-    ok
-}
 
 /// One ring of a protocol: what the two ABIs do differently (registration, the page list);
 /// receiving, the pointers, guard pages and digests are the shared [`RingMem`] it derefs to.
@@ -241,20 +215,6 @@ pub fn setup<P: Proto>(env: &Env<'_>, vcpus: usize) -> Option<Ctx> {
         }
     };
     Some(Ctx { me, notifier })
-}
-
-/// `key=N` from the command line.
-pub fn arg_u32(env: &Env<'_>, key: &str) -> Option<u32> {
-    env.arg(key).and_then(|v| v.parse().ok())
-}
-
-/// `peer=D`, reported as ERROR if missing.
-pub fn peer(env: &Env<'_>) -> Option<DomId> {
-    let p = arg_u32(env, "peer").map(|p| p as DomId);
-    if p.is_none() {
-        xtf_error!("needs peer=DOMID on the command line");
-    }
-    p
 }
 
 /// Payload byte `i` of message `seq` from `dom` on stream `stream`.

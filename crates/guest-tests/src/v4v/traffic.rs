@@ -1,6 +1,7 @@
 //! Traffic patterns, the same for V4V and Argo (generic over [`Proto`]).
 
 use core::sync::atomic::{AtomicU32, Ordering};
+use xtf::{check, expect_eq, try_op};
 
 use xtf::abi::{DomId, Errno};
 use xtf::guest::ring_mem::Notifier;
@@ -8,8 +9,8 @@ use xtf::guest::{smp, timer};
 use xtf::{Env, println, xtf_error, xtf_failure, xtf_success};
 
 use super::{
-    Argo, PEER_MS, Proto, ProtoRing, QUIET_MS, V4v, WAIT_MS, arg_u32, check_guards, fill, peer,
-    recv_wait, send_until, setup, verify,
+    PEER_MS, Proto, ProtoRing, QUIET_MS, WAIT_MS, check_guards, fill, recv_wait, send_until, setup,
+    verify,
 };
 
 const PING_PORT: u32 = 100;
@@ -44,16 +45,21 @@ fn pieces(buf: &[u8], i: u32) -> ([&[u8]; 3], usize) {
     }
 }
 
+crate::v4v::v4v_and_argo!(
+    ping_pong,
+    "v4v-ping-pong" => "V4V: role=ping|pong peer=D n=N round trips, sizes 1..300, 1-3 iovs, every byte checked",
+    "argo-ping-pong" => "Argo: the v4v-ping-pong pattern",
+);
 /// `role=ping|pong peer=D n=N`: N round trips of varying sizes (1 to 3 iovs), every byte,
 /// source, port and protocol checked on both sides.
 fn ping_pong<P: Proto>(env: &Env<'_>) {
-    let Some(peer) = peer(env) else { return };
+    let peer = env.need_peer();
     let ping = match env.arg("role") {
         Some("ping") => true,
         Some("pong") => false,
         r => return xtf_error!("role={r:?}: expected ping or pong"),
     };
-    let n = arg_u32(env, "n").unwrap_or(100);
+    let n = env.arg_u32("n").unwrap_or(100);
     let Some(ctx) = setup::<P>(env, 1) else { return };
     let Some(ring) = P::ring(1024, PING_PORT, peer) else {
         return xtf_error!("no ring memory");
@@ -125,13 +131,6 @@ fn ping_pong<P: Proto>(env: &Env<'_>) {
     xtf_success!();
 }
 
-pub fn v4v_ping_pong(env: &Env<'_>) {
-    ping_pong::<V4v>(env)
-}
-pub fn argo_ping_pong(env: &Env<'_>) {
-    ping_pong::<Argo>(env)
-}
-
 // ---- many senders, one ring ----
 
 /// Payload length of message `seq` of stream `stream` (8..=120).
@@ -184,16 +183,21 @@ fn stream1<P: Proto>(_: u64) -> u64 {
     ))
 }
 
+crate::v4v::v4v_and_argo!(
+    many,
+    "v4v-many" => "V4V: role=tx (1-2 vCPUs) / role=rx senders=D:S,..: many senders, one ANY ring, exactly once, in order",
+    "argo-many" => "Argo: the v4v-many pattern",
+);
 /// `role=tx peer=D n=N [vcpus=2]`: stream 0 from vCPU 0 (and stream 1 from vCPU 1, at the
 /// same time), N messages each, to the peer's ANY ring, waiting for the notification on EAGAIN.
 /// `role=rx senders=D:S,... n=N`: one small ANY ring; every message of every stream arrives
 /// once, intact, in its stream's order.
 fn many<P: Proto>(env: &Env<'_>) {
-    let n = arg_u32(env, "n").unwrap_or(200);
+    let n = env.arg_u32("n").unwrap_or(200);
     match env.arg("role") {
         Some("tx") => {
-            let Some(peer) = peer(env) else { return };
-            let vcpus = arg_u32(env, "vcpus").unwrap_or(1) as usize;
+            let peer = env.need_peer();
+            let vcpus = env.arg_u32("vcpus").unwrap_or(1) as usize;
             let Some(ctx) = setup::<P>(env, vcpus) else { return };
             if vcpus > 1 {
                 TX_PEER.store(u32::from(peer), Ordering::Release);
@@ -315,18 +319,16 @@ fn many_rx<P: Proto>(env: &Env<'_>, n: u32) {
     xtf_success!();
 }
 
-pub fn v4v_many(env: &Env<'_>) {
-    many::<V4v>(env)
-}
-pub fn argo_many(env: &Env<'_>) {
-    many::<Argo>(env)
-}
-
 // ---- ring full -> EAGAIN -> notify -> retry ----
 
 const FULL_LEN: u32 = 512;
 const FULL_MSG: usize = 64;
 
+crate::v4v::v4v_and_argo!(
+    full,
+    "v4v-full" => "V4V: role=tx|rx: ring full, EAGAIN, notify(space), VIRQ after the peer consumes, retry",
+    "argo-full" => "Argo: the v4v-full pattern",
+);
 /// `role=tx peer=D n=N`: fills the peer's 512-byte ring with 64-byte messages until EAGAIN
 /// (exactly as many as the space rule allows), asks notify for 64 bytes (EXISTS, not
 /// SUFFICIENT, max_message_size = len - 32), sees no notification while the peer does not
@@ -334,8 +336,8 @@ const FULL_MSG: usize = 64;
 /// rest follow with the usual EAGAIN/notify loop. `role=rx peer=D n=N`: consumes only after
 /// the control message, checks the ring was exactly full, then takes everything in order.
 fn full<P: Proto>(env: &Env<'_>) {
-    let Some(peer) = peer(env) else { return };
-    let n = arg_u32(env, "n").unwrap_or(40);
+    let peer = env.need_peer();
+    let n = env.arg_u32("n").unwrap_or(40);
     let Some(ctx) = setup::<P>(env, 1) else { return };
     let mut buf = [0u8; FULL_MSG];
     // How many fit into an empty ring, by the ABI's rule.
@@ -456,26 +458,24 @@ fn full<P: Proto>(env: &Env<'_>) {
     }
 }
 
-pub fn v4v_full(env: &Env<'_>) {
-    full::<V4v>(env)
-}
-pub fn argo_full(env: &Env<'_>) {
-    full::<Argo>(env)
-}
-
 // ---- partner ring vs ANY ring ----
 
+crate::v4v::v4v_and_argo!(
+    matching,
+    "v4v-match" => "V4V: role=owner|sender: partner ring wins over ANY; ANY catches the rest",
+    "argo-match" => "Argo: the v4v-match pattern",
+);
 /// `role=owner peer=D other=E`: rings (50, partner D), (50, ANY) and (51, partner E); each
 /// sender's message must land in the right one: D's in the partner ring, E's and our own in the
 /// ANY ring. `role=sender peer=OWNER`: sends one message to port 50 (retrying until the
 /// owner's rings exist) and one to port 51: ECONNREFUSED for D (51 is E's only), accepted for E.
 fn matching<P: Proto>(env: &Env<'_>) {
-    let Some(peer) = peer(env) else { return };
+    let peer = env.need_peer();
     let Some(ctx) = setup::<P>(env, 1) else { return };
     let mut buf = [0u8; 64];
     match env.arg("role") {
         Some("owner") => {
-            let Some(other) = arg_u32(env, "other").map(|d| d as DomId) else {
+            let Some(other) = env.arg_parse::<DomId>("other") else {
                 return xtf_error!("needs other=DOMID");
             };
             let (Some(partner), Some(any), Some(only_other)) = (
@@ -554,22 +554,20 @@ fn matching<P: Proto>(env: &Env<'_>) {
     }
 }
 
-pub fn v4v_match(env: &Env<'_>) {
-    matching::<V4v>(env)
-}
-pub fn argo_match(env: &Env<'_>) {
-    matching::<Argo>(env)
-}
-
 // ---- unregister with sends in flight ----
 
+crate::v4v::v4v_and_argo!(
+    inflight,
+    "v4v-inflight" => "V4V: role=owner|sender: unregister with sends in flight, nothing written after",
+    "argo-inflight" => "Argo: the v4v-inflight pattern",
+);
 /// `role=owner peer=D n=N`: takes N messages, unregisters while the peer keeps sending, then
 /// checks nothing was written to the ring after that (digest), until the peer reports on the
 /// control ring. `role=sender peer=D`: sends numbered messages back to back: successes, then
 /// only ECONNREFUSED (never a success after the first refusal); reports the count.
 fn inflight<P: Proto>(env: &Env<'_>) {
-    let Some(peer) = peer(env) else { return };
-    let n = arg_u32(env, "n").unwrap_or(50);
+    let peer = env.need_peer();
+    let n = env.arg_u32("n").unwrap_or(50);
     let Some(ctx) = setup::<P>(env, 1) else { return };
     let mut buf = [0u8; 64];
     match env.arg("role") {
@@ -655,15 +653,13 @@ fn inflight<P: Proto>(env: &Env<'_>) {
     }
 }
 
-pub fn v4v_inflight(env: &Env<'_>) {
-    inflight::<V4v>(env)
-}
-pub fn argo_inflight(env: &Env<'_>) {
-    inflight::<Argo>(env)
-}
-
 // ---- ring owner shuts down with rings registered ----
 
+crate::v4v::v4v_and_argo!(
+    shutdown,
+    "v4v-shutdown" => "V4V: role=owner|sender: owner powers off with rings registered; no crash, rings kept",
+    "argo-shutdown" => "Argo: the v4v-shutdown pattern",
+);
 /// `role=owner peer=D`: registers rings, takes one message, acknowledges it on the sender's
 /// control ring, powers off with its rings registered. `role=sender peer=D`: sends until the
 /// owner's ring exists, waits for the acknowledgement and a little more (the shutdown), then
@@ -672,7 +668,7 @@ pub fn argo_inflight(env: &Env<'_>) {
 /// the sends are accepted until the ring is full, then EAGAIN — and no notification ever
 /// comes. Xen must not crash. A destroyed domain (domain_kill) is not reachable in dom0less.
 fn shutdown<P: Proto>(env: &Env<'_>) {
-    let Some(peer) = peer(env) else { return };
+    let peer = env.need_peer();
     let Some(ctx) = setup::<P>(env, 1) else { return };
     let mut buf = [0u8; 64];
     match env.arg("role") {
@@ -738,21 +734,19 @@ fn shutdown<P: Proto>(env: &Env<'_>) {
     }
 }
 
-pub fn v4v_shutdown(env: &Env<'_>) {
-    shutdown::<V4v>(env)
-}
-pub fn argo_shutdown(env: &Env<'_>) {
-    shutdown::<Argo>(env)
-}
-
 // ---- hostile ring owner ----
 
+crate::v4v::v4v_and_argo!(
+    hostile,
+    "v4v-hostile" => "V4V: garbage rx_ptr/tx_ptr from the ring owner; Xen writes only inside ring[]",
+    "argo-hostile" => "Argo: the v4v-hostile pattern",
+);
 /// One domain, its own ring (partner: ourselves): rx_ptr and tx_ptr set to garbage between
 /// sends, then (`vcpus=2`) rewritten non-stop by vCPU 1 during 600 sends from vCPU 0; every
 /// send is accepted or refused with EAGAIN/EMSGSIZE, and Xen never writes outside ring[]
 /// (guard pages before and after, the bytes past `len` in the last page).
 fn hostile<P: Proto>(env: &Env<'_>) {
-    let vcpus = if arg_u32(env, "vcpus") == Some(2) { 2 } else { 1 };
+    let vcpus = if env.arg_u32("vcpus") == Some(2) { 2 } else { 1 };
     let Some(ctx) = setup::<P>(env, vcpus) else { return };
     // len 4000: the last ring page has 4096 - (64 + 4000 - 4096) bytes unused: must stay 0.
     let len = 4000;
@@ -785,7 +779,7 @@ fn hostile<P: Proto>(env: &Env<'_>) {
     }
     // Phase 2 (with 2 vCPUs): vCPU 1 rewrites rx_ptr non-stop while vCPU 0 sends, so a Xen
     // that read rx_ptr twice in one send (checked one value, used another) would be caught.
-    if arg_u32(env, "vcpus") == Some(2) {
+    if env.arg_u32("vcpus") == Some(2) {
         SCRAMBLE_STOP.store(0, Ordering::Release);
         smp::start_on(1, scramble, ring.rx_ptr_addr() as u64);
         let mut raced = 0;
@@ -843,6 +837,11 @@ fn scramble(addr: u64) -> u64 {
 
 // ---- pages listed out of order ----
 
+crate::v4v::v4v_and_argo!(
+    scatter,
+    "v4v-scatter" => "V4V: a ring whose pfn list is out of order; Xen follows the list",
+    "argo-scatter" => "Argo: the v4v-scatter pattern",
+);
 /// One domain, a 3-page ring whose pfn list names our pages in the order 0, 2, 1: Xen must
 /// write each byte where the list says, so messages crossing the page boundaries read back
 /// intact only through the same list. 60 messages of 700..1600 bytes, three at a time (each
@@ -899,28 +898,19 @@ fn scatter<P: Proto>(env: &Env<'_>) {
     xtf_success!();
 }
 
-pub fn v4v_scatter(env: &Env<'_>) {
-    scatter::<V4v>(env)
-}
-pub fn argo_scatter(env: &Env<'_>) {
-    scatter::<Argo>(env)
-}
-
-pub fn v4v_hostile(env: &Env<'_>) {
-    hostile::<V4v>(env)
-}
-pub fn argo_hostile(env: &Env<'_>) {
-    hostile::<Argo>(env)
-}
-
+crate::v4v::v4v_and_argo!(
+    virq_on_arrival,
+    "v4v-virq-on-arrival" => "V4V: the receiver sleeps until VIRQ_V4V for every message (no ring polling)",
+    "argo-virq-on-arrival" => "Argo: the v4v-virq-on-arrival pattern",
+);
 /// `role=rx peer=D n=N` / `role=tx peer=D n=N`: the data-arrival notification (seed 002:
 /// "Xen will trigger the V4V VIRQ line in the receiving domain"). The receiver never polls
 /// its ring: it sleeps until the protocol's VIRQ, then drains the ring, and must see all N
 /// messages that way; a Xen that does not raise the VIRQ on arrival leaves it asleep
 /// (FAILURE after WAIT_MS). The sender sends N messages of 1..=200 bytes.
 fn virq_on_arrival<P: Proto>(env: &Env<'_>) {
-    let Some(peer) = peer(env) else { return };
-    let n = arg_u32(env, "n").unwrap_or(50);
+    let peer = env.need_peer();
+    let n = env.arg_u32("n").unwrap_or(50);
     let Some(ctx) = setup::<P>(env, 1) else { return };
     let len_of = |i: u32| 1 + (i as usize * 41) % 200;
     match env.arg("role") {
@@ -995,11 +985,4 @@ fn virq_on_arrival<P: Proto>(env: &Env<'_>) {
         }
         r => xtf_error!("role={r:?}: expected rx or tx"),
     }
-}
-
-pub fn v4v_virq_on_arrival(env: &Env<'_>) {
-    virq_on_arrival::<V4v>(env)
-}
-pub fn argo_virq_on_arrival(env: &Env<'_>) {
-    virq_on_arrival::<Argo>(env)
 }

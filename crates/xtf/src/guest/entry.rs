@@ -3,7 +3,10 @@
 //! Xen (like any arm64 Linux boot loader) loads the Image at the start of the domain's first
 //! RAM bank plus `text_offset` (0 here) and enters at its first byte at EL1h, MMU and caches
 //! off, interrupts masked, x0 = the DTB's address. It has cleaned what it copied to the point
-//! of coherency, so the image reads the same with caches on or off.
+//! of coherency, so the image reads the same with caches on or off. A dom0less domU's first
+//! bank is GUEST_RAM0_BASE, the link address; dom0 is direct-mapped, so its first bank is
+//! wherever Xen found host RAM for it: the image is linked position-independent (`-pie`,
+//! relocation model `pie`) and relocates itself.
 //!
 //! The boot code, before any Rust (which needs a stack, a zeroed .bss and, for atomics and
 //! unaligned accesses, Normal memory):
@@ -11,9 +14,12 @@
 //! 2. points VBAR_EL1 at the vectors, so a fault from here on is reported;
 //! 3. turns on the MMU and both caches with the identity map of [`super::mmu`] (the table is
 //!    in .rodata: Xen wrote it, nothing to clean);
-//! 4. sets SP to the boot stack and zeroes .bss (the stacks live there: nothing is on them
+//! 4. applies the image's R_AARCH64_RELATIVE relocations for the distance between where it
+//!    runs and GUEST_RAM0_BASE (a no-op in a domU; R_AARCH64_NONE entries, which ld leaves
+//!    behind, are skipped; any other type halts: the linker makes none);
+//! 5. sets SP to the boot stack and zeroes .bss (the stacks live there: nothing is on them
 //!    yet), with the caches on so no stale line can shadow the zeroes;
-//! 5. calls `xtf_guest_entry(dtb)`.
+//! 6. calls `xtf_guest_entry(dtb)`.
 //!
 //! IRQs taken at EL1h (vector 5) go to `xtf_irq_entry`, which saves the registers the Rust
 //! ABI lets a call clobber (x0–x18, x29, x30) plus ELR/SPSR on the interrupted stack, calls
@@ -43,6 +49,10 @@ const STACK_SIZE: usize = 64 * 1024;
 const SECONDARY_STACK_SIZE: usize = 32 * 1024;
 /// Stack for the exception report, one per vCPU.
 const EXCEPTION_STACK_SIZE: usize = 16 * 1024;
+/// Where guest.ld links the image (GUEST_RAM0_BASE): the relocation delta is measured from it.
+const LINK_BASE: u64 = 0x4000_0000;
+/// ELF relocation type of every dynamic relocation a `-pie` link of the image has.
+const R_AARCH64_RELATIVE: u64 = 1027;
 /// Bytes xtf_irq_entry saves: x0–x18, x29, x30, ELR_EL1, SPSR_EL1 (23 words, 16-aligned).
 const IRQ_FRAME_SIZE: usize = 24 * 8;
 
@@ -92,6 +102,32 @@ xtf_boot:
     mov     x19, x0
     msr     tpidr_el1, xzr
     xtf_vectors_and_mmu
+
+    /* Self-relocation: x3 = where _start runs - where it was linked. Every entry of
+     * .rela.dyn (Elf64_Rela: offset, info, addend) must be R_AARCH64_RELATIVE,
+     * *(offset + x3) = addend + x3, or R_AARCH64_NONE (info 0), skipped. */
+    adrp    x1, _start
+    add     x1, x1, :lo12:_start
+    ldr     x2, ={link_base}
+    sub     x3, x1, x2
+    adrp    x4, __rela_start
+    add     x4, x4, :lo12:__rela_start
+    adrp    x5, __rela_end
+    add     x5, x5, :lo12:__rela_end
+7:  cmp     x4, x5
+    b.hs    8f
+    ldp     x6, x7, [x4], #16
+    ldr     x8, [x4], #8
+    cbz     x7, 7b                  /* R_AARCH64_NONE (ld leaves some): nothing to do */
+    cmp     x7, #{r_aarch64_relative}
+    b.ne    9f
+    add     x6, x6, x3
+    add     x8, x8, x3
+    str     x8, [x6]
+    b       7b
+9:  wfi                             /* a relocation we cannot apply: stop here */
+    b       9b
+8:
 
     adrp    x1, xtf_boot_stack_top
     add     x1, x1, :lo12:xtf_boot_stack_top
@@ -227,6 +263,8 @@ xtf_secondary_stacks:
     .space  {secondary_stack_size} * ({max_cpus} - 1)
 "#,
     image_flags = const 0b0010u64,
+    link_base = const LINK_BASE,
+    r_aarch64_relative = const R_AARCH64_RELATIVE,
     mair = const mmu::MAIR,
     tcr = const mmu::TCR,
     sctlr_set = const mmu::SCTLR_SET,

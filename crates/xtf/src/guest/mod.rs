@@ -1,8 +1,8 @@
 //! The guest runtime: EL1 in a Xen dom0less domU on arm64 (built for target_os = "none").
 //!
-//! Boot order: `entry` (assembly: Image header, vectors, MMU, stack, .bss) calls the binary's
-//! `xtf_guest_entry` (made by [`guest_main!`](crate::guest_main)), which calls [`run`]: read the
-//! DTB, choose the test, run it, print the result, power off. Unexpected exceptions and panics
+//! Boot order: `entry` (assembly: Image header, vectors, MMU, stack, .bss) calls
+//! `xtf_guest_entry` in `runner`: read the DTB, choose the test among those
+//! [`registered`](crate::register_test), run it, print the result, power off. Unexpected exceptions and panics
 //! end the same way, as ERROR.
 //!
 //! Interrupts and vCPUs: [`gic`] (GICv2/v3 as the device tree says), [`irq`] (the IRQ vector's
@@ -11,7 +11,9 @@
 //! everything from vCPU 0; console lines printed on several vCPUs at once may interleave.
 
 pub mod argo;
+mod args;
 pub mod console;
+pub mod control;
 mod entry;
 pub mod evtchn;
 pub mod fifo;
@@ -29,4 +31,4 @@ pub mod timer;
 pub mod upcall;
 pub mod v4v;
 
-pub use runner::run;
+pub use runner::registered;

@@ -41,19 +41,44 @@ pub fn failure(msg: fmt::Arguments<'_>) {
     REPORT.record(Status::Failure);
 }
 
+/// Reports FAILURE with `what` unless `ok`; returns `ok` (the body of [`check!`](crate::check)
+/// and [`expect_eq!`](crate::expect_eq)).
+pub fn check(ok: bool, what: fmt::Arguments<'_>) -> bool {
+    if !ok {
+        failure(what);
+    }
+    ok
+}
+
 /// The worst status reported so far.
 pub fn status() -> Status {
     REPORT.status()
 }
 
 /// Ends the test now: prints `Test result: ...` (ERROR if nothing was reported) and powers
-/// the domain off.
+/// the domain off — except dom0, which waits instead: the hardware domain's shutdown halts
+/// the whole machine (Xen's hwdom_shutdown), domUs still running included, and whoever
+/// reads the console ends the boot once every domain has reported.
 pub fn exit() -> ! {
+    print_result();
+    if super::evtchn::own_domid() == Ok(0) {
+        halt()
+    }
+    power_off()
+}
+
+/// Prints `Test result: ...` and waits forever without shutting down: for a domain that
+/// another one (the test dom0) destroys once it has reported.
+pub fn exit_and_wait() -> ! {
+    print_result();
+    halt()
+}
+
+fn print_result() {
     if !REPORT.reported() {
         error(format_args!("the test ended without reporting a result"));
     }
     println!("Test result: {}", REPORT.result_line());
-    power_off()
 }
 
 /// SCHEDOP_shutdown(poweroff); if Xen refuses, says so and waits forever.
