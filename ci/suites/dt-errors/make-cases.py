@@ -240,6 +240,11 @@ C_OUTCOMES_422 = {
     'shm-unaligned-host': ['!Xen version'],
     'shm-unaligned-size': ['!Xen version'],
     'shm-unknown-role': ['!Xen version'],
+    'shm-draft-in-4.17-order': ['Xen BUG at .*device-tree/static-shmem\\.c'],
+    'shm-draft-two-owners': ['Xen BUG at .*device-tree/static-shmem\\.c'],
+    'shm-draft-short': ['!Xen version'],
+    'shm-draft-unknown-role': ['!Xen version'],
+    'shm-mixed-bindings': ['!Xen version'],
 }
 EARLY_422 = ('refuses the node in the early FDT scan (process_shm_node, bootinfo-fdt.c) and '
              'panics "Early FDT parsing failed" before the console exists: no output at all.')
@@ -259,6 +264,18 @@ C_NOTES_422 = {
     'shm-unaligned-host': EARLY_422,
     'shm-unaligned-size': EARLY_422,
     'shm-unknown-role': EARLY_422,
+    'shm-draft-in-4.17-order': 'the same BUG_ON (the numeric id reads as an empty string), moved with process_shm to common/device-tree/static-shmem.c.',
+    'shm-draft-two-owners': 'the same BUG_ON (the numeric id reads as an empty string), moved with process_shm to common/device-tree/static-shmem.c.',
+    'shm-draft-short': ('refuses the node in the early FDT scan (process_shm_node: 20 bytes fit '
+                        'neither `xen,shared-mem` form) and panics "Early FDT parsing failed" '
+                        'before the console exists: no output at all.'),
+    'shm-draft-unknown-role': ('refuses the node in the early FDT scan (process_shm_node: invalid '
+                               '`role`) and panics "Early FDT parsing failed" before the '
+                               'console exists: no output at all.'),
+    'shm-mixed-bindings': ('refuses the numeric-id node in the early FDT scan (process_shm_node '
+                           'reads <7> as an empty id for a region at the same host address) and '
+                           'panics "Early FDT parsing failed" before the console exists: no '
+                           'output at all.'),
 }
 # The Rust message is about 4.17 (static shm in Rust on 4.22 must follow 4.22's C instead).
 RUST_417_ONLY = {'shm-host-address-missing'}
