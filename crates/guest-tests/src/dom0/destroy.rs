@@ -13,8 +13,9 @@
 //!   domain list.
 //!
 //! Command lines: dom0 `victim=D survivor=D`; victim `ring=v4v|argo survivor=D [shm=GPA]`;
-//! survivor `ring=v4v|argo victim=D port=P [shm=GPA]` (P: its end of the static channel;
-//! GPA: where both map the static shared memory, when the config gives them one).
+//! survivor `ring=v4v|argo victim=D port=P|none [shm=GPA]` (P: its end of the static channel;
+//! none: no static channel; GPA: where both map the static shared memory, when the config
+//! gives them one).
 
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -30,21 +31,21 @@ const VICTIM_RING_PORT: u32 = 7;
 const SURVIVOR_RING_PORT: u32 = 8;
 const RING_LEN: u32 = 4096;
 /// The survivor's second port (after its control port): allocated once it has sent.
-const SENT_MARK_PORT: u32 = super::CONTROL_PORT + 1;
+pub(super) const SENT_MARK_PORT: u32 = super::CONTROL_PORT + 1;
 /// What the victim leaves at the start of the shared memory.
-const VICTIM_MARK: u64 = 0x7669_6374_696d_2121;
+pub(super) const VICTIM_MARK: u64 = 0x7669_6374_696d_2121;
 
-fn domid_arg(env: &Env<'_>, key: &str) -> Option<DomId> {
+pub(super) fn domid_arg(env: &Env<'_>, key: &str) -> Option<DomId> {
     env.arg(key).and_then(|v| v.parse().ok())
 }
 
-fn hex_arg(env: &Env<'_>, key: &str) -> Option<usize> {
+pub(super) fn hex_arg(env: &Env<'_>, key: &str) -> Option<usize> {
     env.arg(key).and_then(|v| usize::from_str_radix(v.trim_start_matches("0x"), 16).ok())
 }
 
 /// The first word of the shared memory at `gpa` (the domain's guest address of the static
 /// shm region, identity-mapped Normal memory).
-fn shm_word(gpa: usize) -> &'static AtomicU64 {
+pub(super) fn shm_word(gpa: usize) -> &'static AtomicU64 {
     // SAFETY: `gpa` is the guest address Xen mapped the static shared memory at (the config
     // says so; the static suite checks the mapping itself); it is 8-aligned RAM that no Rust
     // object owns, and the other domain writes it concurrently, hence an atomic.
@@ -106,6 +107,10 @@ fn victim_with<P: Proto>(env: &Env<'_>, with_ring: bool) {
         return xtf_error!("needs survivor=D [shm=GPA]");
     };
     let shm = hex_arg(env, "shm");
+    // Mark first: the survivor may look for the mark as soon as our ring accepts its send.
+    if let Some(gpa) = shm {
+        shm_word(gpa).store(VICTIM_MARK, Ordering::Release);
+    }
     let ring = if with_ring { P::ring(RING_LEN, VICTIM_RING_PORT, survivor) } else { None };
     if with_ring {
         let Some(r) = &ring else {
@@ -115,16 +120,16 @@ fn victim_with<P: Proto>(env: &Env<'_>, with_ring: bool) {
             return xtf_failure!("{} register: {e:?}", P::NAME);
         }
     }
-    if let Some(gpa) = shm {
-        shm_word(gpa).store(VICTIM_MARK, Ordering::Release);
-    }
-    if let Err(e) = open_control() {
-        return xtf_error!("control port: {e:?}");
-    }
+    // Report before opening the control port: dom0 may destroy us as soon as it sees it.
     xtf_success!("ring registered, shared memory marked; waiting to be destroyed");
+    report::result_now();
+    if let Err(e) = open_control() {
+        // Too late for our result: dom0 reports that our control port never appeared.
+        println!("control port: {e:?}");
+    }
     // Keep the ring (and everything else) until dom0 destroys us.
     core::mem::forget(ring);
-    report::exit_and_wait()
+    report::halt()
 }
 
 /// The domU dom0 destroys: registers a ring for the survivor, marks the shared memory, opens
@@ -147,15 +152,21 @@ fn survivor_with<P: Proto>(
     dead_send: Option<Errno>,
     unregister_after: Option<Errno>,
 ) {
-    let (Some(victim), Some(port)) =
-        (domid_arg(env, "victim"), env.arg("port").and_then(|v| v.parse::<u32>().ok()))
-    else {
-        return xtf_error!("needs victim=D port=P [shm=GPA]");
+    // `port=none`: no static channel with the victim.
+    let port = match env.arg("port") {
+        Some("none") => Some(None),
+        Some(v) => v.parse::<u32>().ok().map(Some),
+        None => None,
+    };
+    let (Some(victim), Some(port)) = (domid_arg(env, "victim"), port) else {
+        return xtf_error!("needs victim=D port=P|none [shm=GPA]");
     };
     let shm = hex_arg(env, "shm");
-    match ev::status(DOMID_SELF, port) {
-        Ok(st) if st.status == evtchnstat::INTERDOMAIN && st.remote_dom() == victim => {}
-        other => return xtf_error!("static port {port}: {other:?}, want bound to d{victim}"),
+    if let Some(port) = port {
+        match ev::status(DOMID_SELF, port) {
+            Ok(st) if st.status == evtchnstat::INTERDOMAIN && st.remote_dom() == victim => {}
+            other => return xtf_error!("static port {port}: {other:?}, want bound to d{victim}"),
+        }
     }
     let ring = if dead_send.is_some() {
         let Some(r) = P::ring(RING_LEN, SURVIVOR_RING_PORT, victim) else {
@@ -181,8 +192,13 @@ fn survivor_with<P: Proto>(
     if ring.is_some() && sent.is_none() {
         return xtf_failure!("{} send to the victim never succeeded", P::NAME);
     }
-    if shm.is_some_and(|gpa| shm_word(gpa).load(Ordering::Acquire) != VICTIM_MARK) {
-        xtf_failure!("the victim's mark is not in the shared memory");
+    // The victim runs on its own vCPU and may not have reached its store yet (without a
+    // ring nothing orders the two), so wait for the mark rather than read it once.
+    if let Some(gpa) = shm {
+        let w = shm_word(gpa);
+        if wait_for(60, || (w.load(Ordering::Acquire) == VICTIM_MARK).then_some(())).is_none() {
+            return xtf_failure!("the victim's mark is not in the shared memory");
+        }
     }
     // Tell dom0: a second port unbound for it is the "sent" mark dom0 polls for.
     match ev::alloc_unbound(DOMID_SELF, super::DOM0) {
@@ -193,14 +209,16 @@ fn survivor_with<P: Proto>(
         return xtf_failure!("dom0 never said the victim is destroyed");
     }
     // The static channel: unbound, for the dead domain; a send is dropped.
-    match ev::status(DOMID_SELF, port) {
-        Ok(st) if st.status == evtchnstat::UNBOUND && st.remote_dom() == victim => {}
-        other => xtf_failure!(
-            "static port {port} after the destroy: {other:?}, want UNBOUND for d{victim}"
-        ),
-    }
-    if let Err(e) = ev::send(port) {
-        xtf_failure!("send on the orphaned static port: {e:?}, want 0 (dropped)");
+    if let Some(port) = port {
+        match ev::status(DOMID_SELF, port) {
+            Ok(st) if st.status == evtchnstat::UNBOUND && st.remote_dom() == victim => {}
+            other => xtf_failure!(
+                "static port {port} after the destroy: {other:?}, want UNBOUND for d{victim}"
+            ),
+        }
+        if let Err(e) = ev::send(port) {
+            xtf_failure!("send on the orphaned static port: {e:?}, want 0 (dropped)");
+        }
     }
     if let (Some(ring), Some(dead_send)) = (&ring, dead_send) {
         match P::sendv(victim, VICTIM_RING_PORT, SURVIVOR_RING_PORT, &[&msg], 0) {

@@ -41,7 +41,7 @@ fn expect_status(dom: DomId, port: u32, state: u32, remote: Option<(DomId, Optio
     }
 }
 
-fn expect_err<T: core::fmt::Debug>(what: &str, got: Result<T, Errno>, want: Errno) -> bool {
+pub(super) fn expect_err<T: core::fmt::Debug>(what: &str, got: Result<T, Errno>, want: Errno) -> bool {
     match got {
         Err(e) if e == want => true,
         other => {
@@ -51,7 +51,7 @@ fn expect_err<T: core::fmt::Debug>(what: &str, got: Result<T, Errno>, want: Errn
     }
 }
 
-fn expect_ok<T>(what: &str, got: Result<T, Errno>) -> Option<T> {
+pub(super) fn expect_ok<T>(what: &str, got: Result<T, Errno>) -> Option<T> {
     match got {
         Ok(v) => Some(v),
         Err(e) => {

@@ -13,8 +13,10 @@
 //! Owns: the dom0 suite's test bodies. Trusts: xtf. Does not trust: Xen — every hypercall
 //! result is checked against C's.
 
+pub mod chaos;
 pub mod destroy;
 pub mod evtchn;
+pub mod owner;
 
 use xtf::abi::{DomId, Errno, EvtchnStatus, evtchnstat};
 use xtf::guest::{evtchn as ev, shared_info, timer};
