@@ -5,8 +5,8 @@ use xtf::Env;
 use xtf::abi::{self, DOMID_SELF, Errno, SchedPoll, evtchnstat, virq};
 use xtf::guest::evtchn::{self, Port};
 use xtf::guest::upcall::{self, Abi};
-use xtf::guest::{hypercall, shared_info, smp, timer};
-use xtf::{check, expect_eq, try_op};
+use xtf::guest::{argo, hypercall, ring_mem, shared_info, smp, timer};
+use xtf::{check, expect_eq, try_op, xtf_error};
 
 use super::{QUIET_MS, WAIT_MS, done, expect_log, loopback, setup, wait_delivered};
 
@@ -159,6 +159,48 @@ pub fn virq_binding(env: &Env<'_>) {
     timer::delay_ms(QUIET_MS);
     expect_log(0, &[], "VIRQ bindings");
     expect_log(1, &[], "VIRQ bindings");
+    done();
+}
+
+xtf::register_test!(
+    "evtchn-irq-global-virq-bind-vcpu",
+    "2 vCPUs: a raised global VIRQ (VIRQ_ARGO) is delivered on the vCPU bind_vcpu named (needs argo=1)",
+    global_virq_bind_vcpu
+);
+/// A global VIRQ goes where EVTCHNOP_bind_vcpu last put it (C: send_guest_global_virq
+/// notifies `chn->notify_vcpu_id`): VIRQ_ARGO, which Xen raises for each message sent to
+/// one of our Argo rings, is bound on vCPU 0, then moved to vCPU 1 and back; after each
+/// move one send to our own ring must bring exactly one event, on that vCPU only.
+pub fn global_virq_bind_vcpu(env: &Env<'_>) {
+    const PORT: u32 = 7;
+    if setup(env, 2, Abi::TwoLevel).is_none() {
+        return;
+    }
+    if let Err(dtb) = ring_mem::check(env) {
+        return xtf_error!("the ring arena overlaps the DTB at {dtb:#x}: more DOMU_MEM");
+    }
+    let me = try_op!(evtchn::own_domid(), "own domid");
+    if let Err(e) = argo::notify_null() {
+        return xtf_error!("Argo notify(NULL): {e:?}: this test needs argo=1");
+    }
+    let g = try_op!(evtchn::bind_virq(virq::ARGO, 0), "bind_virq(ARGO, 0)");
+    let Some(ring) = argo::Ring::new(256, PORT, me) else {
+        return xtf_error!("the ring arena is used up");
+    };
+    try_op!(ring.register(), "registering our Argo ring");
+    for (step, to) in [0u32, 1, 0].into_iter().enumerate() {
+        try_op!(evtchn::bind_vcpu(g, to), "step {step}: bind_vcpu({g}, {to})");
+        expect_eq!(notify_vcpu(g), Ok(to), "step {step}: status({g}).vcpu");
+        upcall::reset_log();
+        try_op!(argo::send(me, PORT, PORT, b"virq", 0), "step {step}: send to our own ring");
+        let (to, other) = (to as usize, 1 - to as usize);
+        let what = if to == 1 { "VIRQ_ARGO moved to vCPU 1" } else { "VIRQ_ARGO on vCPU 0" };
+        if wait_delivered(to, 1) {
+            expect_log(to, &[g], what);
+        }
+        expect_log(other, &[], what);
+        ring.set_rx_ptr(ring.tx_ptr());
+    }
     done();
 }
 

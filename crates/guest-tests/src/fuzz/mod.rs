@@ -37,6 +37,7 @@ use xtf::{Env, println, xtf_failure, xtf_success};
 
 pub mod chaos;
 pub mod exhaust;
+pub mod exhaust_rings;
 pub mod v4v;
 
 /// splitmix64: tiny, fast, and the same stream on every build.

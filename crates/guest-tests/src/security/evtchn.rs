@@ -538,16 +538,23 @@ fn noisy(env: &Env<'_>, mb: &Mailbox) {
     xtf_success!();
 }
 
-/// The victim's side: checks its service once before the noisy domain starts and after every
-/// phase the noisy domain reports, until [`PHASE_DONE`]; SUCCESS if every check passed.
+/// The victim's side: checks its event channel service once before the noisy domain starts
+/// and after every phase the noisy domain reports, until [`PHASE_DONE`]; SUCCESS if every
+/// check passed.
 pub(crate) fn victim(mb: &Mailbox) {
+    let si = try_op!(shared_info::map(), "mapping shared_info");
+    victim_checking(mb, |phase| service(si, phase));
+}
+
+/// [`victim`] with another service: `service(phase)` checks it from scratch, `true` if every
+/// step worked (each failure reported).
+pub(crate) fn victim_checking(mb: &Mailbox, mut service: impl FnMut(u32) -> bool) {
     for i in 1..4 {
         mb.word(i).store(0, Ordering::Relaxed);
     }
-    let si = try_op!(shared_info::map(), "mapping shared_info");
     let mut failed = 0u32;
     let mut checks = 0u32;
-    if !service(si, 0) {
+    if !service(0) {
         failed += 1;
     }
     fence(Ordering::SeqCst);
@@ -562,7 +569,7 @@ pub(crate) fn victim(mb: &Mailbox) {
             xtf_failure!("the noisy domain stopped after phase {checked}");
             return;
         }
-        if !service(si, p) {
+        if !service(p) {
             failed += 1;
         }
         checks += 1;

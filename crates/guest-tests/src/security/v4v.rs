@@ -38,7 +38,7 @@ const PORT0: u32 = 1000;
 const MAX_LIST: usize = 4097;
 
 /// Registration of rings over pages we choose, for one protocol.
-trait Hand: Proto {
+pub(crate) trait Hand: Proto {
     /// Registers a ring for `port`, `partner` of `gfns.len()` pages listing `gfns` (len:
     /// all of those pages), through `s`'s scratch pages.
     fn register_list(s: &Scratch, port: u32, partner: DomId, gfns: &[u64]) -> Result<(), Errno>;
@@ -51,13 +51,13 @@ trait Hand: Proto {
 
 /// Guest memory for hand registrations: a V4V ring header page and a page list big enough
 /// for [`MAX_LIST`] pages.
-struct Scratch {
+pub(crate) struct Scratch {
     hdr: Pages,
     list: Pages,
 }
 
 impl Scratch {
-    fn new() -> Option<Scratch> {
+    pub(crate) fn new() -> Option<Scratch> {
         let s = Scratch {
             hdr: Pages::alloc(1)?,
             list: Pages::alloc((vabi::PFN_LIST_HEADER + 8 * MAX_LIST).div_ceil(PAGE))?,
@@ -158,7 +158,7 @@ impl Hand for Argo {
 }
 
 /// The first `n` guest frames of `p`.
-fn frames(p: Pages, n: usize, out: &mut [u64]) -> usize {
+pub(crate) fn frames(p: Pages, n: usize, out: &mut [u64]) -> usize {
     let n = n.min(p.count()).min(out.len());
     for (i, g) in out.iter_mut().enumerate().take(n) {
         *g = p.gfn(i);

@@ -9,7 +9,7 @@ use xtf::guest::v4v::{self, Ring};
 use xtf::{Env, println, xtf_error, xtf_success};
 use xtf::{check, expect_eq};
 
-use super::{V4v, setup};
+use super::{MAXIOV, Proto, ProtoRing, V4v, setup};
 
 /// A gfn beyond any test domain's RAM (the unbacked part of the guest's Normal block).
 const GFN_UNBACKED: u64 = BadAddress::UNBACKED.addr() >> 12;
@@ -402,5 +402,84 @@ pub fn bad_send(env: &Env<'_>) {
     expect_eq!(v4v::send(me, PORT, 7, &msg, 0), Err(Errno::ECONNREFUSED), "send after unregister");
     super::check_guards(&r, "bad sends");
     println!("bad sends checked");
+    xtf_success!();
+}
+
+crate::v4v::v4v_and_argo!(
+    sendv_max_iov,
+    "v4v-sendv-max-iov" => "V4V: sendv with V4V_MAXIOV (8) iovs delivers one message, in order; 9 is EINVAL and writes nothing",
+    "argo-sendv-max-iov" => "Argo: sendv with XEN_ARGO_MAXIOV (8) iovs delivers one message, in order; 9 is EINVAL and writes nothing",
+);
+/// The iov count limit from both sides, on our own ring: exactly [`MAXIOV`] iovs (lengths
+/// 1..=8, one message of 36 bytes) must be sent whole and in order; [`MAXIOV`] + 1 must be
+/// refused with EINVAL (C: `arg3 > XEN_ARGO_MAXIOV` in do_argo_op; V4V's ABI the same)
+/// before anything is written, as must a count of 2^32 + 8 (the count is a full 64-bit word).
+fn sendv_max_iov<P: Proto>(env: &Env<'_>) {
+    const PORT: u32 = 45;
+    const PROTO: u32 = 0x51;
+    let Some(ctx) = setup::<P>(env, 1) else { return };
+    let me = ctx.me;
+    let Some(r) = P::ring(512, PORT, me) else { return xtf_error!("ring arena used up") };
+    if let Err(e) = r.register() {
+        return xtf::xtf_failure!("{}: register_ring: {e:?}", P::NAME);
+    }
+    // Pieces of 1, 2, ..., 9 bytes cut from one patterned buffer.
+    let mut msg = [0u8; 45];
+    super::fill(&mut msg, 8, me, 1);
+    let mut bufs: [&[u8]; MAXIOV + 1] = [&[]; MAXIOV + 1];
+    let mut at = 0;
+    for (i, b) in bufs.iter_mut().enumerate() {
+        *b = &msg[at..at + i + 1];
+        at += i + 1;
+    }
+    let eight: usize = (1..=MAXIOV).sum();
+
+    let before = (r.digest(), r.tx_ptr());
+    let got = P::sendv_niov(me, PORT, 7, &bufs, MAXIOV as u64 + 1, PROTO);
+    expect_eq!(got, Err(Errno::EINVAL), "{}: sendv with {} iovs", P::NAME, MAXIOV + 1);
+    let got = P::sendv_niov(me, PORT, 7, &bufs, (1 << 32) + MAXIOV as u64, PROTO);
+    expect_eq!(got, Err(Errno::EINVAL), "{}: sendv with niov 2^32 + {MAXIOV}", P::NAME);
+    expect_eq!(
+        (r.digest(), r.tx_ptr()),
+        before,
+        "{}: ring bytes (digest) and tx_ptr after the refused sendvs",
+        P::NAME
+    );
+
+    let got = P::sendv_niov(me, PORT, 7, &bufs[..MAXIOV], MAXIOV as u64, PROTO);
+    if !expect_eq!(
+        got,
+        Ok(eight as u64),
+        "{}: sendv with {MAXIOV} iovs (1..={MAXIOV} bytes)",
+        P::NAME
+    ) {
+        return;
+    }
+    let mut out = [0u8; 64];
+    match r.recv(&mut out) {
+        Ok(Some(m)) => {
+            expect_eq!(
+                (
+                    m.header.len as usize,
+                    m.header.source_domain,
+                    m.header.source_port,
+                    m.header.protocol
+                ),
+                (16 + eight, me, 7, PROTO),
+                "{}: header (len, source domain, source port, protocol) of the {MAXIOV}-iov message",
+                P::NAME
+            );
+            check!(
+                out[..eight] == msg[..eight],
+                "{}: the {MAXIOV}-iov message's {eight} bytes, in iov order",
+                P::NAME
+            );
+        }
+        other => xtf::xtf_failure!("{}: expected the {MAXIOV}-iov message, got {other:?}", P::NAME),
+    }
+    expect_eq!(r.is_empty(), true, "{}: one message only", P::NAME);
+    expect_eq!(r.unregister(), Ok(()), "{}: unregister", P::NAME);
+    super::check_guards(&r, "sendv with the most iovs");
+    println!("{}: sendv with {MAXIOV} iovs delivered; {} refused", P::NAME, MAXIOV + 1);
     xtf_success!();
 }

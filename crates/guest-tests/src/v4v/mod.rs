@@ -70,6 +70,16 @@ pub trait Proto: 'static {
         bufs: &[&[u8]],
         proto: u32,
     ) -> Result<u64, Errno>;
+    /// sendv of `bufs` (at most [`MAXIOV`] + 1) with `niov` as the iov count Xen is given
+    /// (above [`MAXIOV`] only where Xen must refuse before reading the array).
+    fn sendv_niov(
+        dst: DomId,
+        port: u32,
+        src_port: u32,
+        bufs: &[&[u8]],
+        niov: u64,
+        proto: u32,
+    ) -> Result<u64, Errno>;
     fn notify_null() -> Result<(), Errno>;
     /// notify with one entry for `dst`:`port` asking for `space`: (flags, max_message_size).
     fn query(dst: DomId, port: u32, space: u32) -> Result<(u16, u32), Errno>;
@@ -77,6 +87,10 @@ pub trait Proto: 'static {
 
 pub struct V4v;
 pub struct Argo;
+
+/// Most iovs one sendv takes: V4V_MAXIOV and XEN_ARGO_MAXIOV, both 8.
+pub const MAXIOV: usize = 8;
+const _: () = assert!(abi::v4v::MAXIOV as usize == MAXIOV && abi::argo::MAXIOV as usize == MAXIOV);
 
 impl ProtoRing for v4v::Ring {
     fn register(&self) -> Result<(), Errno> {
@@ -130,6 +144,22 @@ impl Proto for V4v {
         }
         v4v::sendv(&addr, &iovs[..bufs.len().min(8)], proto)
     }
+    fn sendv_niov(
+        dst: DomId,
+        port: u32,
+        src_port: u32,
+        bufs: &[&[u8]],
+        niov: u64,
+        proto: u32,
+    ) -> Result<u64, Errno> {
+        let addr = v4v::send_addr(dst, port, src_port);
+        let mut iovs = [abi::v4v::Iov::default(); MAXIOV + 1];
+        let n = bufs.len().min(iovs.len());
+        for (slot, b) in iovs.iter_mut().zip(&bufs[..n]) {
+            *slot = v4v::iov(b);
+        }
+        v4v::sendv_n(&addr, &iovs[..n], niov, proto)
+    }
     fn notify_null() -> Result<(), Errno> {
         v4v::notify_null()
     }
@@ -167,6 +197,22 @@ impl Proto for Argo {
         }
         argo::sendv(&addr, &iovs[..bufs.len().min(8)], proto)
     }
+    fn sendv_niov(
+        dst: DomId,
+        port: u32,
+        src_port: u32,
+        bufs: &[&[u8]],
+        niov: u64,
+        proto: u32,
+    ) -> Result<u64, Errno> {
+        let addr = argo::send_addr(dst, port, src_port);
+        let mut iovs = [abi::argo::Iov::default(); MAXIOV + 1];
+        let n = bufs.len().min(iovs.len());
+        for (slot, b) in iovs.iter_mut().zip(&bufs[..n]) {
+            *slot = argo::iov(b);
+        }
+        argo::sendv_n(&addr, &iovs[..n], niov, proto)
+    }
     fn notify_null() -> Result<(), Errno> {
         argo::notify_null()
     }
@@ -188,7 +234,12 @@ pub struct Ctx {
 /// Upcalls on `vcpus` vCPUs (2-level), the ring arena checked, the protocol probed
 /// (notify(NULL) must succeed), its VIRQ bound on vCPU 0. Reports and returns `None` on error.
 pub fn setup<P: Proto>(env: &Env<'_>, vcpus: usize) -> Option<Ctx> {
-    if let Err(e) = upcall::start(env, Config::new(vcpus, Abi::TwoLevel)) {
+    setup_with::<P>(env, Config::new(vcpus, Abi::TwoLevel))
+}
+
+/// [`setup`] with the upcall configuration `cfg` (e.g. another watchdog for a long test).
+pub fn setup_with<P: Proto>(env: &Env<'_>, cfg: Config) -> Option<Ctx> {
+    if let Err(e) = upcall::start(env, cfg) {
         xtf_error!("set-up: {e}");
         return None;
     }

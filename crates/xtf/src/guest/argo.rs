@@ -112,13 +112,21 @@ pub fn iov(buf: &[u8]) -> Iov {
 
 /// XEN_ARGO_OP_sendv: the message length on success.
 pub fn sendv(addr: &SendAddr, iovs: &[Iov], message_type: u32) -> Result<u64, Errno> {
-    // SAFETY: Xen reads `addr`, iovs.len() iovs and the bytes they name; writes nothing of ours.
+    sendv_n(addr, iovs, iovs.len() as u64, message_type)
+}
+
+/// [`sendv`] with an explicit `niov` (may exceed `iovs.len()` only for error cases where Xen
+/// must refuse before reading: `niov` > [`argo::MAXIOV`]).
+pub fn sendv_n(addr: &SendAddr, iovs: &[Iov], niov: u64, message_type: u32) -> Result<u64, Errno> {
+    assert!(niov <= iovs.len() as u64 || niov > argo::MAXIOV);
+    // SAFETY: Xen reads `addr`, at most `niov` iovs (within `iovs`, or none if niov is above
+    // the maximum) and the bytes they name; it writes nothing of ours.
     sendv_result(unsafe {
         raw_op(
             argo::op::SENDV,
             addr as *const SendAddr as u64,
             iovs.as_ptr() as u64,
-            iovs.len() as u64,
+            niov,
             u64::from(message_type),
         )
     })
