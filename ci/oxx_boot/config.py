@@ -757,6 +757,10 @@ def _boot_cmd(v: _Vars) -> str:
 # ---------------------------------------------------------------------------
 # Domains
 
+# Dom0less domUs get domids from 1 up; Xen's own domids start at DOMID_FIRST_RESERVED.
+MAX_DOMUS = 0x7FF0 - 1
+
+
 def _num_domus(v: _Vars) -> Optional[int]:
     a = v.scalar("NUM_DOMUS")
     if a is None:
@@ -766,6 +770,10 @@ def _num_domus(v: _Vars) -> Optional[int]:
                      "DOM0_KERNEL)")
         return None
     num_domus = v.num(a)
+    if num_domus is not None and num_domus > MAX_DOMUS:
+        v.diag.error(a.where, "NUM_DOMUS", "%d is more than Xen can create: domUs take "
+                     "domids 1..%d (DOMID_FIRST_RESERVED is 0x7FF0)" % (num_domus, MAX_DOMUS))
+        return None
     if num_domus == 0 and not v.has_dom0:
         v.diag.error(a.where, "NUM_DOMUS", "must be at least 1 without DOM0_KERNEL: "
                      "Xen 4.17 with no dom0 and no domU has nothing to run")
