@@ -15,8 +15,14 @@
 use std::env;
 use std::path::{Path, PathBuf};
 
+#[path = "build/tree.rs"]
+mod tree;
+
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(xen)");
+    for cfg in tree::CFGS {
+        println!("cargo::rustc-check-cfg=cfg({cfg})");
+    }
     println!("cargo::rerun-if-env-changed=XEN_OBJTREE");
     println!("cargo::rerun-if-env-changed=XEN_RUST_CFLAGS");
     println!("cargo::rerun-if-env-changed=XEN_CC");
@@ -28,6 +34,7 @@ fn main() {
     println!("cargo::rerun-if-changed=helpers/static_shm.c");
     println!("cargo::rerun-if-changed=helpers/v4v.h");
     println!("cargo::rerun-if-changed=helpers/v4v.c");
+    println!("cargo::rerun-if-changed=build/tree.rs");
 
     let (Ok(objtree), Ok(cflags)) = (env::var("XEN_OBJTREE"), env::var("XEN_RUST_CFLAGS")) else {
         if cfg!(feature = "xen") {
@@ -42,7 +49,7 @@ fn main() {
         panic!("XEN_OBJTREE is set but the target is not aarch64-unknown-none-softfloat");
     }
     let objtree = PathBuf::from(objtree);
-    let flags = absolute_include_paths(&objtree, &cflags);
+    let mut flags = absolute_include_paths(&objtree, &cflags);
     // Rebuild when the Xen configuration changes (struct layouts follow it).
     println!("cargo::rerun-if-changed={}", objtree.join("include/generated/autoconf.h").display());
     println!("cargo::rustc-cfg=xen");
@@ -64,6 +71,16 @@ fn main() {
             panic!("feature `{feature}` is {enabled} but {switch} is {}: see Makefile.rust", !enabled);
         }
     }
+    // Where Xen releases differ beyond what bindgen carries (build/tree.rs): a cfg for the
+    // Rust, a define for the C helpers (whichever compiler builds them) and bindgen.
+    let mut tree_defines = Vec::new();
+    for f in tree::features(&objtree.join("source"), &config) {
+        if f.present {
+            println!("cargo::rustc-cfg={}", f.cfg);
+            tree_defines.push(format!("-D{}", f.define()));
+        }
+    }
+    flags.extend(tree_defines.iter().cloned());
 
     #[cfg(feature = "xen")]
     {
@@ -71,7 +88,11 @@ fn main() {
         // (XEN_RUST_HELPER_CC, XEN_RUST_HELPER_CFLAGS: Xen's flags in clang's spelling);
         // without them, Xen's own compiler and flags.
         match (env::var("XEN_RUST_HELPER_CC"), env::var("XEN_RUST_HELPER_CFLAGS")) {
-            (Ok(cc), Ok(hflags)) => compile_helpers(&cc, &absolute_include_paths(&objtree, &hflags)),
+            (Ok(cc), Ok(hflags)) => {
+                let mut hflags = absolute_include_paths(&objtree, &hflags);
+                hflags.extend(tree_defines);
+                compile_helpers(&cc, &hflags)
+            }
             _ => compile_helpers(
                 &env::var("XEN_CC").unwrap_or_else(|_| "aarch64-linux-gnu-gcc".into()),
                 &flags,

@@ -40,9 +40,9 @@ ARRAY_VARS = (
     # Ours: `role` on DOMU_SHARED_MEM's node, the design-draft shm binding (u32 shm-id),
     # raw DTS inside domU<n> (negative tests, dtb mode only).
     "DOMU_SHARED_MEM_ROLE", "DOMU_SHARED_MEM_DRAFT", "DOMU_EXTRA_DTS",
-    # Ours: `xen,max-evtchn-port` (patches/0003) on domU<n>.
+    # Ours: `xen,max-evtchn-port` (patches/4.17/0003) on domU<n>.
     "DOMU_MAX_EVTCHN_PORT",
-    # Ours: `xen,v4v-max-ring-pages` (patches/0022) on domU<n>.
+    # Ours: `xen,v4v-max-ring-pages` (patches/4.17/0022) on domU<n>.
     "DOMU_V4V_MAX_RING_PAGES",
 )
 # ImageBuilder variables this tool deliberately does not implement (rejected with a
@@ -757,6 +757,10 @@ def _boot_cmd(v: _Vars) -> str:
 # ---------------------------------------------------------------------------
 # Domains
 
+# Dom0less domUs get domids from 1 up; Xen's own domids start at DOMID_FIRST_RESERVED.
+MAX_DOMUS = 0x7FF0 - 1
+
+
 def _num_domus(v: _Vars) -> Optional[int]:
     a = v.scalar("NUM_DOMUS")
     if a is None:
@@ -766,6 +770,10 @@ def _num_domus(v: _Vars) -> Optional[int]:
                      "DOM0_KERNEL)")
         return None
     num_domus = v.num(a)
+    if num_domus is not None and num_domus > MAX_DOMUS:
+        v.diag.error(a.where, "NUM_DOMUS", "%d is more than Xen can create: domUs take "
+                     "domids 1..%d (DOMID_FIRST_RESERVED is 0x7FF0)" % (num_domus, MAX_DOMUS))
+        return None
     if num_domus == 0 and not v.has_dom0:
         v.diag.error(a.where, "NUM_DOMUS", "must be at least 1 without DOM0_KERNEL: "
                      "Xen 4.17 with no dom0 and no domU has nothing to run")

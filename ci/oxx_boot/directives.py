@@ -12,6 +12,11 @@ ImageBuilder and options to our runners. Every directive, its value and its defa
   #@ xfail-test TEST B...      the same for that one guest test only (the config's other
                                tests must pass): a defect one domain reports
   #@ expect TEST STATUS        that guest must report exactly STATUS (tests of the runner)
+  #@ expect B[,B...] TEST STATUS
+                               the same on those builds only: how a config records that one
+                               release's C differs from another's for one of its tests
+                               (`#@ expect c@4.22 evtchn-bind-vcpu FAILURE`, with the reason in
+                               a comment), while its other tests keep their expectations
   #@ expect-log B REGEX        a boot-log test on build B (repeatable; `!REGEX`: must not
                                match; grep -E syntax)
   #@ compare-builds REGEX      console lines matching REGEX (grep -E) must agree between builds
@@ -20,11 +25,21 @@ ImageBuilder and options to our runners. Every directive, its value and its defa
   #@ fuzz-trace yes            trace the first divergence (ci/fuzz-diverge)
   #@ boots N                   ci/bench: boots per op config (its default)
 
+A build B in `builds`, `xfail`, `xfail-test`, `expect` and `expect-log` may name a Xen version,
+B@V (V a row of ci/xen-versions): it then counts only when the runners work on Xen V
+(`--xen-version V`), and B alone counts on every version. So a difference of one release's C from another's is recorded
+where the test is, e.g. `#@ xfail c@4.17` (C 4.17.5 crashes; 4.22's C has the fix), or
+`#@ expect-log c@4.22 REGEX` next to `#@ expect-log c@4.17 REGEX` when the two releases refuse a
+config with other words. parse() resolves them for one version: what it returns names plain
+builds only.
+
 An unknown directive or a malformed value is an error naming the file and line: a typo must
 not silently turn an option off.
 
 Command line (for the shell runner):
-  directives.py shell CFG     the options as shell assignments (eval them), plus
+  directives.py shell CFG [VERSION]
+                              the options for Xen VERSION (default: OXX_XEN_VERSION, else the
+                              first of ci/xen-versions) as shell assignments (eval them), plus
                               CFG_TESTS=(...), the guest test each domain runs (dom0's,
                               from DOM0_CMD, first when DOM0_KERNEL is set; then each
                               domU's in domain order) and CFG_DOMIDS=(...), their domids
@@ -35,6 +50,11 @@ import shlex
 import sys
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
+
+try:
+    from . import xen_version as _xen_version
+except ImportError:             # run as a script
+    import xen_version as _xen_version  # type: ignore
 
 
 class DirectiveError(Exception):
@@ -51,6 +71,8 @@ class Directives:
     xfail: List[str] = field(default_factory=list)
     xfail_tests: Dict[str, List[str]] = field(default_factory=dict)
     expect: Dict[str, str] = field(default_factory=dict)
+    # `#@ expect B TEST STATUS`: (build, test) -> status, for the version parsed.
+    expect_on: Dict[Tuple[str, str], str] = field(default_factory=dict)
     expect_log: List[Tuple[str, str]] = field(default_factory=list)
     compare_builds: Optional[str] = None
     lax: bool = False
@@ -75,6 +97,14 @@ class Directives:
             return exact
         return [r for b, r in self.expect_log if b == variant.split("-")[0]]
 
+    def expected(self, variant: str, test: str) -> Optional[str]:
+        """The status a test must report on a variant: an `expect` for that build (exact key,
+        then its prefix: rust-x, then rust), else the unqualified one."""
+        for b in (variant, variant.split("-")[0]):
+            if (b, test) in self.expect_on:
+                return self.expect_on[(b, test)]
+        return self.expect.get(test)
+
     @property
     def is_log_test(self) -> bool:
         return bool(self.expect_log)
@@ -96,7 +126,31 @@ def _yes(v: str, where: str) -> bool:
     return True
 
 
-def parse(path: str) -> Directives:
+def _build_for(word: str, version: str, where: str) -> Optional[str]:
+    """B@V -> B on version V, None on another; B -> B."""
+    if "@" not in word:
+        return word
+    build, _, v = word.partition("@")
+    known = _xen_version.names()
+    if not build or v not in known:
+        raise DirectiveError("%s: %r: a build names a Xen version as B@V, V one of %s"
+                             % (where, word, ", ".join(known)))
+    return build if v == version else None
+
+
+def _builds_for(words: List[str], version: str, where: str) -> List[str]:
+    out = []
+    for w in words:
+        b = _build_for(w, version, where)
+        if b is not None:
+            out.append(b)
+    return out
+
+
+def parse(path: str, version: Optional[str] = None) -> Directives:
+    """The directives of a config as they apply to Xen `version` (default: OXX_XEN_VERSION,
+    else the first of ci/xen-versions)."""
+    version = _xen_version.get(version).name
     d = Directives(path)
     cmds: Dict[int, str] = {}
     ndomus = 0
@@ -138,23 +192,32 @@ def parse(path: str) -> Directives:
                     raise DirectiveError("%s: gic is 2 or 3, not %r" % (where, val))
                 d.gic = int(val)
             elif key == "builds":
-                d.builds = words
+                d.builds = _builds_for(words, version, where)
             elif key == "xfail":
-                d.xfail = words
+                d.xfail += _builds_for(words, version, where)
             elif key == "xfail-test":
                 if len(words) < 2:
                     raise DirectiveError("%s: xfail-test TEST BUILD..." % where)
-                d.xfail_tests[words[0]] = words[1:]
+                builds = _builds_for(words[1:], version, where)
+                if builds:
+                    d.xfail_tests.setdefault(words[0], []).extend(builds)
             elif key == "expect":
-                if len(words) != 2 or words[1] not in STATUSES:
-                    raise DirectiveError("%s: expect TEST STATUS (STATUS one of %s)"
+                if len(words) not in (2, 3) or words[-1] not in STATUSES:
+                    raise DirectiveError("%s: expect TEST STATUS, or expect BUILD[,BUILD...] "
+                                         "TEST STATUS (STATUS one of %s)"
                                          % (where, ", ".join(STATUSES)))
-                d.expect[words[0]] = words[1]
+                if len(words) == 2:
+                    d.expect[words[0]] = words[1]
+                else:
+                    for b in _builds_for(words[0].split(","), version, where):
+                        d.expect_on[(b, words[1])] = words[2]
             elif key == "expect-log":
                 parts = val.split(None, 1)
                 if len(parts) != 2:
                     raise DirectiveError("%s: expect-log BUILD REGEX" % where)
-                d.expect_log.append((parts[0], parts[1]))
+                b = _build_for(parts[0], version, where)
+                if b is not None:
+                    d.expect_log.append((b, parts[1]))
             elif key == "compare-builds":
                 d.compare_builds = val
             elif key == "lax":
@@ -205,6 +268,8 @@ def shell(d: Directives) -> str:
         "CFG_DOMIDS=(%s)" % " ".join(str(i) for i in d.domids),
         "declare -gA CFG_EXPECT=(%s)" % " ".join("[%s]=%s" % (q(k), q(v))
                                                  for k, v in d.expect.items()),
+        "declare -gA CFG_EXPECT_ON=(%s)" % " ".join("[%s]=%s" % (q(b + ":" + t), q(v))
+                                                    for (b, t), v in d.expect_on.items()),
         "CFG_EXPECT_LOG_BUILDS=(%s)" % " ".join(q(b) for b, _ in d.expect_log),
         "CFG_EXPECT_LOG_RES=(%s)" % " ".join(q(r) for _, r in d.expect_log),
     ]
@@ -212,12 +277,12 @@ def shell(d: Directives) -> str:
 
 
 def main(argv):
-    if len(argv) != 3 or argv[1] != "shell":
-        sys.stderr.write("usage: directives.py shell CFG\n")
+    if len(argv) not in (3, 4) or argv[1] != "shell":
+        sys.stderr.write("usage: directives.py shell CFG [VERSION]\n")
         return 2
     try:
-        sys.stdout.write(shell(parse(argv[2])))
-    except (DirectiveError, OSError) as e:
+        sys.stdout.write(shell(parse(argv[2], argv[3] if len(argv) == 4 else None)))
+    except (DirectiveError, OSError, KeyError) as e:
         sys.stderr.write("error: %s\n" % e)
         return 1
     return 0

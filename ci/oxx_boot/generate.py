@@ -7,7 +7,7 @@ settles the device tree, builds the one Plan and renders it in the requested mod
 
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional
 
 from . import machine, render
@@ -77,11 +77,17 @@ def _settle_dtb(cfg: Config, outdir: str, spec: Optional[MachineSpec], policy: s
 def generate(config_path: str, base_dir: str, outdir: str, mode: str = "uboot",
              spec: Optional[MachineSpec] = None, dtb_policy: str = "config",
              overrides=(), lax: bool = False, load_cmd: Optional[str] = None,
-             config: Optional[Config] = None) -> Generated:
+             config: Optional[Config] = None, extra_xen_cmd: str = "") -> Generated:
+    """``extra_xen_cmd``: Xen options the boot adds after the config's XEN_CMD (each one
+    only when XEN_CMD does not set it already); the generated files carry them."""
     if mode not in MODES:
         raise ToolError("unknown mode %r (uboot or dtb)" % mode)
     cfg = config or load_config(config_path, base_dir, overrides, lax=lax,
                                 load_cmd=load_cmd, need_load_cmd=(mode == "uboot"))
+    given = {opt.split("=", 1)[0] for opt in cfg.xen_cmd.split()}
+    extra = [opt for opt in extra_xen_cmd.split() if opt.split("=", 1)[0] not in given]
+    if extra:
+        cfg = replace(cfg, xen_cmd=" ".join([cfg.xen_cmd] + extra))
     if mode == "uboot" and cfg.has_extra_dts:
         raise ConfigError(["%s: DOMU_EXTRA_DTS / CHOSEN_EXTRA_DTS: raw DTS has no u-boot "
                            "form: use --mode dtb" % cfg.path])

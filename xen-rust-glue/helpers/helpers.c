@@ -195,12 +195,14 @@ bool oxx_evtchn_2l_test_sel(const struct vcpu *v, unsigned int word)
 }
 unsigned int oxx_bits_per_evtchn_word(const struct domain *d) { return BITS_PER_EVTCHN_WORD(d); }
 
-/* ---- pirqs ---- */
+/* ---- pirqs (OXX_XEN_PIRQ: the tree has them, build/tree.rs) ---- */
+#ifdef OXX_XEN_PIRQ
 struct pirq *oxx_pirq_get_info(struct domain *d, int pirq) { return pirq_get_info(d, pirq); }
 void oxx_pirq_set_affinity_of_vcpu(struct domain *d, int pirq, const struct vcpu *v)
 {
     pirq_set_affinity(d, pirq, cpumask_of(v->processor));
 }
+#endif
 
 /* ---- 'e' key ---- */
 void oxx_printk_poll_mask(const struct domain *d)
@@ -312,7 +314,8 @@ bool oxx_guest_test_and_set_bit(struct domain *d, unsigned int nr, void *p)
 }
 bool oxx_guest_test_bit(struct domain *d, unsigned int nr, const void *p)
 {
-    return guest_test_bit(d, nr, p);
+    /* 32-bit words, as Arm's bitops use: 4.22's test_bit() refuses narrower operands. */
+    return guest_test_bit(d, nr, (const uint32_t *)p);
 }
 void oxx_guest_set_bit(struct domain *d, unsigned int nr, void *p) { guest_set_bit(d, nr, p); }
 void oxx_guest_clear_bit(struct domain *d, unsigned int nr, void *p) { guest_clear_bit(d, nr, p); }

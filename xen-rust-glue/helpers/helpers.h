@@ -155,8 +155,10 @@ void oxx_guest_clear_bit(struct domain *d, unsigned int nr, void *p);
 uint32_t oxx_cmpxchg32(uint32_t *p, uint32_t old, uint32_t new);
 
 /* pirqs (arm: none can be bound; kept for the C paths' shape) */
+#ifdef OXX_XEN_PIRQ /* the tree has PIRQs (build/tree.rs) */
 struct pirq *oxx_pirq_get_info(struct domain *d, int pirq);
 void oxx_pirq_set_affinity_of_vcpu(struct domain *d, int pirq, const struct vcpu *v);
+#endif
 
 /* the 'e' key dump */
 void oxx_printk_poll_mask(const struct domain *d);

@@ -5,7 +5,10 @@ Each case is (name, what, variables, rust regex). The Rust build must stop the b
 message naming the domain, the node, the property and the reason (`static-shm: domain D:
 node N: property P: REASON`); what stock C Xen 4.17 does with the same config is recorded
 in the `#@ expect-log c` lines (C_OUTCOMES below, filled from real boots: ci/test checks
-them too). Run it after editing a case; it rewrites every *.cfg here.
+them too). Where Xen 4.22.0's C does otherwise (C_OUTCOMES_422, C_NOTES_422, from real boots of
+`ci/test --xen-version 4.22`), the c lines name the version (`c@4.17`, `c@4.22`); RUST_417_ONLY
+marks the cases whose Rust message is 4.17's behaviour, not the Rust's own. Run it after
+editing a case; it rewrites every *.cfg here.
 """
 import os
 
@@ -220,19 +223,84 @@ CASES = [
 C_OUTCOMES = {'shm-draft-in-4.17-order': 'Xen BUG at .*domain_build\\.c', 'shm-draft-short': 'd1: size 0x0*2 is not suitably aligned', 'shm-draft-two-owners': 'Xen BUG at .*domain_build\\.c', 'shm-draft-unknown-role': 'Xen BUG at .*domain_build\\.c', 'shm-mixed-bindings': 'd2: invalid physical address', 'draft-and-v1-port-clash': '\\(d2\\) .*Test result: SUCCESS', 'draft-evtchn-duplicate': '\\(d2\\) .*Test result: SUCCESS', 'draft-evtchn-phandle-not-domain': '\\(d2\\) .*Test result: SUCCESS', 'draft-evtchn-phandle-to-nothing': '\\(d2\\) .*Test result: SUCCESS', 'draft-evtchn-port-zero': '\\(d2\\) .*Test result: SUCCESS', 'draft-evtchn-short': '\\(d2\\) .*Test result: SUCCESS', 'draft-evtchn-to-itself': '\\(d2\\) .*Test result: SUCCESS', 'evtchn-missing-property': 'Could not set up domains evtchn', 'evtchn-not-reciprocal': 'Could not set up domains evtchn', 'evtchn-peer-outside-domain': 'Could not set up domains evtchn', 'evtchn-phandle-to-domain': 'Could not set up domains evtchn', 'evtchn-phandle-to-nothing': 'Could not set up domains evtchn', 'evtchn-port-past-limit': 'Could not set up domains evtchn', 'evtchn-port-used-twice': 'Could not set up domains evtchn', 'evtchn-port-zero': 'Could not set up domains evtchn', 'evtchn-short-property': 'Could not set up domains evtchn', 'evtchn-to-itself': 'Could not set up domains evtchn', 'shm-borrower-without-owner': '\\(d2\\) .*Test result: SUCCESS', 'shm-guest-overlaps-ram': '\\(d2\\) .*Test result: SUCCESS', 'shm-guest-regions-overlap': '\\(d2\\) .*Test result: SUCCESS', 'shm-host-address-missing': 'd1: size 0x0*200000002 is not suitably aligned', 'shm-id-bad-length': 'Xen BUG at .*domain_build\\.c', 'shm-id-empty': 'Xen BUG at .*domain_build\\.c', 'shm-id-too-long': 'Xen BUG at .*domain_build\\.c', 'shm-numeric-id-out-of-range': 'Xen BUG at .*domain_build\\.c', 'shm-id-twice-in-domain': '\\(d2\\) .*Test result: SUCCESS', 'shm-missing-id': 'd1: invalid \\"xen,shm-id\\" property', 'shm-missing-shared-mem': 'Xen BUG at .*domain_build\\.c', 'shm-mixed-roles': 'd\\[IO\\]: failed to acquire static memory', 'shm-outside-ram': '!Xen version', 'shm-overlaps-static-mem': '!Xen version', 'shm-overlaps-module': '\\(d2\\) .*Test result: SUCCESS', 'shm-overlaps-xen': '\\(d2\\) .*Test result: SUCCESS', 'shm-regions-overlap': '\\(d2\\) .*Test result: SUCCESS', 'shm-same-id-other-region': 'd\\[IO\\]: failed to acquire static memory', 'shm-size-zero': "Assertion 'nr_mfns' failed", 'shm-two-owners': 'd2: failed to acquire static memory', 'shm-unaligned-host': 'd1: physical address 0x0*70000800, or guest address .* is not suitably aligned', 'shm-unaligned-size': 'd1: size 0x0*1800 is not suitably aligned', 'shm-unknown-role': 'Missing kernel boot module\\?'}
 C_NOTES = {'shm-draft-in-4.17-order': 'reads the numeric id as an empty string: BUG_ON in process_shm.', 'shm-draft-short': 'reads five cells at its own offsets and fails the domain on a bogus size (message naming no node).', 'shm-draft-two-owners': 'reads the numeric id as an empty string: BUG_ON in process_shm.', 'shm-draft-unknown-role': 'BUG_ON in process_shm (the numeric id reads as an empty string).', 'shm-mixed-bindings': 'sets up the string-id node, then reads the numeric-id node as the same region in 4.17 order and fails on a bogus host address; panic names the domain.', 'draft-and-v1-port-clash': 'ignores the draft node; boots (the clash goes unnoticed).', 'draft-evtchn-duplicate': 'does not know the draft binding: ignores the nodes, boots.', 'draft-evtchn-phandle-not-domain': 'does not know the draft binding: ignores the node, boots.', 'draft-evtchn-phandle-to-nothing': 'does not know the draft binding: ignores the node, boots.', 'draft-evtchn-port-zero': 'does not know the draft binding: ignores the node, boots.', 'draft-evtchn-short': 'does not know the draft binding: ignores the node, boots.', 'draft-evtchn-to-itself': 'does not know the draft binding: ignores the node, boots.', 'evtchn-missing-property': 'panics "Could not set up domains evtchn" after a message naming no node.', 'evtchn-short-property': 'panics "Could not set up domains evtchn" after a message naming no node.', 'evtchn-port-zero': 'panics "Could not set up domains evtchn" (evtchn_alloc_unbound error).', 'evtchn-port-past-limit': 'panics "Could not set up domains evtchn" (evtchn_alloc_unbound error).', 'evtchn-port-used-twice': 'panics "Could not set up domains evtchn" (evtchn_alloc_unbound -EBUSY).', 'evtchn-phandle-to-nothing': 'panics "Could not set up domains evtchn" ("could not find remote evtchn phandle").', 'evtchn-phandle-to-domain': 'panics "Could not set up domains evtchn" (reads the domain node as an endpoint).', 'evtchn-peer-outside-domain': 'panics "Could not set up domains evtchn" ("could not find domains").', 'evtchn-to-itself': 'panics "Could not set up domains evtchn".', 'evtchn-not-reciprocal': 'panics "Could not set up domains evtchn" ("not setup correctly").', 'shm-borrower-without-owner': 'boots: the region is never allocated, borrowers map pages nobody owns.', 'shm-guest-overlaps-ram': 'boots: the foreign mapping silently replaces guest RAM in the p2m.', 'shm-guest-regions-overlap': 'boots: the second mapping silently replaces the first in the p2m.', 'shm-host-address-missing': 'reads the cells at the wrong offsets and fails on a bogus size.', 'shm-id-bad-length': 'BUG_ON(strlen(shm_id) <= 0) in process_shm.', 'shm-id-empty': 'BUG_ON(strlen(shm_id) <= 0) in process_shm.', 'shm-id-too-long': 'bootfdt refuses it (before the console: no message), then BUG_ON in process_shm.', 'shm-numeric-id-out-of-range': 'reads <0x127> as the empty string: BUG_ON in process_shm (as for every draft numeric id below 0x01000000).', 'shm-id-twice-in-domain': 'boots: the second mapping silently replaces the first.', 'shm-missing-id': 'fails the domain with a message naming no node.', 'shm-missing-shared-mem': 'BUG_ON(!prop) in process_shm.', 'shm-mixed-roles': 'fails to acquire the pages twice; panics naming the domain, not the cause.', 'shm-outside-ram': 'hangs before the console comes up: no output at all.', 'shm-overlaps-static-mem': 'hangs before the console comes up: no output at all.', 'shm-overlaps-module': "boots, handing a domU kernel's boot module pages to the guests as shared memory.", 'shm-overlaps-xen': "boots, mapping Xen's own image writable into both guests.", 'shm-regions-overlap': 'bootfdt refuses it before the console (silently), the scan stops; boots with the regions half set up.', 'shm-same-id-other-region': 'fails to acquire the pages; panics naming the domain, not the cause.', 'shm-size-zero': "ASSERT('nr_mfns') in acquire_domstatic_pages.", 'shm-two-owners': 'fails to acquire the pages for the second owner; panics naming the domain.', 'shm-unaligned-host': 'fails the domain with a message naming no node.', 'shm-unaligned-size': 'fails the domain with a message naming no node.', 'shm-unknown-role': 'bootfdt refuses the role before the console and stops scanning: domU1\'s kernel is never found ("Missing kernel boot module?").'}
 
+# Xen 4.22.0's C where it differs from 4.17.5's (every regex must match).
+C_OUTCOMES_422 = {
+    'shm-host-address-missing': ['\\(d1\\) .*Test result: SUCCESS', '\\(d2\\) .*Test result: SUCCESS'],
+    'shm-id-bad-length': ['Xen BUG at .*device-tree/static-shmem\\.c'],
+    'shm-id-empty': ['Xen BUG at .*device-tree/static-shmem\\.c'],
+    'shm-numeric-id-out-of-range': ['Xen BUG at .*device-tree/static-shmem\\.c'],
+    'shm-id-too-long': ['!Xen version'],
+    'shm-missing-id': ['!Xen version'],
+    'shm-missing-shared-mem': ['!Xen version'],
+    'shm-overlaps-module': ['!Xen version'],
+    'shm-overlaps-xen': ['!Xen version'],
+    'shm-regions-overlap': ['!Xen version'],
+    'shm-same-id-other-region': ['!Xen version'],
+    'shm-size-zero': ['!Xen version'],
+    'shm-unaligned-host': ['!Xen version'],
+    'shm-unaligned-size': ['!Xen version'],
+    'shm-unknown-role': ['!Xen version'],
+    'shm-draft-in-4.17-order': ['Xen BUG at .*device-tree/static-shmem\\.c'],
+    'shm-draft-two-owners': ['Xen BUG at .*device-tree/static-shmem\\.c'],
+    'shm-draft-short': ['!Xen version'],
+    'shm-draft-unknown-role': ['!Xen version'],
+    'shm-mixed-bindings': ['!Xen version'],
+}
+EARLY_422 = ('refuses the node in the early FDT scan (process_shm_node, bootinfo-fdt.c) and '
+             'panics "Early FDT parsing failed" before the console exists: no output at all.')
+C_NOTES_422 = {
+    'shm-host-address-missing': 'takes the binding (Xen allocates the shared pages); both domains boot.',
+    'shm-id-bad-length': 'the same BUG_ON, moved with process_shm to common/device-tree/static-shmem.c.',
+    'shm-id-empty': 'the same BUG_ON, moved with process_shm to common/device-tree/static-shmem.c.',
+    'shm-numeric-id-out-of-range': 'the same BUG_ON, moved with process_shm to common/device-tree/static-shmem.c.',
+    'shm-id-too-long': EARLY_422,
+    'shm-missing-id': EARLY_422,
+    'shm-missing-shared-mem': EARLY_422,
+    'shm-overlaps-module': EARLY_422,
+    'shm-overlaps-xen': EARLY_422,
+    'shm-regions-overlap': EARLY_422,
+    'shm-same-id-other-region': EARLY_422,
+    'shm-size-zero': EARLY_422,
+    'shm-unaligned-host': EARLY_422,
+    'shm-unaligned-size': EARLY_422,
+    'shm-unknown-role': EARLY_422,
+    'shm-draft-in-4.17-order': 'the same BUG_ON (the numeric id reads as an empty string), moved with process_shm to common/device-tree/static-shmem.c.',
+    'shm-draft-two-owners': 'the same BUG_ON (the numeric id reads as an empty string), moved with process_shm to common/device-tree/static-shmem.c.',
+    'shm-draft-short': ('refuses the node in the early FDT scan (process_shm_node: 20 bytes fit '
+                        'neither `xen,shared-mem` form) and panics "Early FDT parsing failed" '
+                        'before the console exists: no output at all.'),
+    'shm-draft-unknown-role': ('refuses the node in the early FDT scan (process_shm_node: invalid '
+                               '`role`) and panics "Early FDT parsing failed" before the '
+                               'console exists: no output at all.'),
+    'shm-mixed-bindings': ('refuses the numeric-id node in the early FDT scan (process_shm_node '
+                           'reads <7> as an empty id for a region at the same host address) and '
+                           'panics "Early FDT parsing failed" before the console exists: no '
+                           'output at all.'),
+}
+# The Rust message is about 4.17 (static shm in Rust on 4.22 must follow 4.22's C instead).
+RUST_417_ONLY = {'shm-host-address-missing'}
+
 for f in os.listdir(HERE):
     if f.endswith(".cfg"):
         os.remove(os.path.join(HERE, f))
 for name, what, lines, rust in CASES:
     c = C_OUTCOMES.get(name)
+    c422 = C_OUTCOMES_422.get(name)
+    rb = "rust@4.17" if name in RUST_417_ONLY else "rust"
     with open(os.path.join(HERE, name + ".cfg"), "w") as f:
         f.write("# dt-errors: %s.\n" % what)
         if name in C_NOTES:
             f.write("# C 4.17.5: %s\n" % C_NOTES[name])
+        if name in C_NOTES_422:
+            f.write("# C 4.22.0: %s\n" % C_NOTES_422[name])
         f.write("#@ builds c rust\n#@ lax yes\n#@ timeout 20\n")
-        f.write("#@ expect-log rust %s\n" % rust)
-        f.write("#@ expect-log rust Panic on CPU 0\n")
-        if c:
+        f.write("#@ expect-log %s %s\n" % (rb, rust))
+        f.write("#@ expect-log %s Panic on CPU 0\n" % rb)
+        if c and c422:
+            f.write("#@ expect-log c@4.17 %s\n" % c)
+            for r in c422:
+                f.write("#@ expect-log c@4.22 %s\n" % r)
+        elif c:
             f.write("#@ expect-log c %s\n" % c)
         f.write(BASE)
         for l in lines:

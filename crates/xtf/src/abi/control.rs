@@ -1,7 +1,8 @@
 //! The toolstack's hypercalls a privileged guest (our test dom0) uses: `domctl` (36) and
-//! `sysctl` (35), with the few sub-ops the dom0 suite needs (Xen 4.17 public/domctl.h and
-//! public/sysctl.h, interface version 0x15 both). Xen refuses both from an unprivileged
-//! domain (XSM: -EPERM) and refuses a wrong `interface_version` with -EACCES.
+//! `sysctl` (35), with the few sub-ops the dom0 suite needs (public/domctl.h and
+//! public/sysctl.h; the structs used here are the same in Xen 4.17 and 4.22, only the
+//! interface versions differ). Xen refuses both from an unprivileged domain (XSM: -EPERM)
+//! and refuses a wrong `interface_version` with -EACCES.
 
 use core::mem::{offset_of, size_of};
 
@@ -11,9 +12,23 @@ use super::DomId;
 pub const SYSCTL_HYPERCALL: u64 = 35;
 pub const DOMCTL_HYPERCALL: u64 = 36;
 
-/// `XEN_DOMCTL_INTERFACE_VERSION` / `XEN_SYSCTL_INTERFACE_VERSION` of Xen 4.17.
-pub const DOMCTL_INTERFACE_VERSION: u32 = 0x15;
-pub const SYSCTL_INTERFACE_VERSION: u32 = 0x15;
+/// `XEN_DOMCTL_INTERFACE_VERSION` and `XEN_SYSCTL_INTERFACE_VERSION` of the Xen release
+/// `(major, minor)` (as `xen_version(XENVER_version)` reports it), for the releases this
+/// workspace builds (ci/xen-versions); `None` for any other, whose versions are unknown here.
+pub fn interface_versions(major: u16, minor: u16) -> Option<InterfaceVersions> {
+    match (major, minor) {
+        (4, 17) => Some(InterfaceVersions { domctl: 0x15, sysctl: 0x15 }),
+        (4, 22) => Some(InterfaceVersions { domctl: 0x18, sysctl: 0x16 }),
+        _ => None,
+    }
+}
+
+/// The `interface_version` a domctl and a sysctl carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InterfaceVersions {
+    pub domctl: u32,
+    pub sysctl: u32,
+}
 
 /// `XEN_DOMCTL_*` commands.
 pub mod domctl {

@@ -6,10 +6,16 @@ use core::mem::size_of;
 
 use super::hypercall;
 use crate::abi::control::{
-    self, DOMCTL_INTERFACE_VERSION, DomainInfo, Domctl, Physinfo, SYSCTL_INTERFACE_VERSION, Sysctl,
-    domctl, sysctl,
+    self, DomainInfo, Domctl, InterfaceVersions, Physinfo, Sysctl, domctl, sysctl,
 };
 use crate::abi::{DomId, Errno};
+
+/// The interface versions of the Xen running us (they change between releases; Xen refuses
+/// another with -EACCES). A release this workspace does not know: -ENOSYS, before any call.
+fn interface_versions() -> Result<InterfaceVersions, Errno> {
+    let (major, minor) = super::hypercall::xen_version()?;
+    control::interface_versions(major, minor).ok_or(Errno::ENOSYS)
+}
 
 /// A payload of a domctl/sysctl union: plain data that fits in its 128 bytes.
 ///
@@ -48,7 +54,7 @@ fn from_union<T: Payload>(u: &[u8; 128]) -> T {
 
 /// `domctl(cmd)` on `domain` with `payload` in the union; returns the union as Xen left it.
 pub fn domctl_raw<T: Payload>(cmd: u32, domain: DomId, payload: &T) -> Result<T, Errno> {
-    domctl_versioned(cmd, DOMCTL_INTERFACE_VERSION, domain, payload)
+    domctl_versioned(cmd, interface_versions()?.domctl, domain, payload)
 }
 
 /// As [`domctl_raw`] with a chosen `interface_version` (to see Xen refuse a wrong one).
@@ -70,7 +76,8 @@ pub fn domctl_versioned<T: Payload>(
 
 /// `sysctl(cmd)` with `payload` in the union; returns the union as Xen left it.
 pub fn sysctl_raw<T: Payload>(cmd: u32, payload: &T) -> Result<T, Errno> {
-    let mut op = Sysctl { cmd, interface_version: SYSCTL_INTERFACE_VERSION, u: to_union(payload) };
+    let version = interface_versions()?.sysctl;
+    let mut op = Sysctl { cmd, interface_version: version, u: to_union(payload) };
     let args = [&mut op as *mut Sysctl as u64, 0, 0, 0, 0];
     // SAFETY: sysctl reads and writes one struct xen_sysctl at its pointer: `op` is one
     // (repr(C), size and offsets checked in abi::control), exclusively ours across the call.
