@@ -99,20 +99,23 @@ fn fill_rings<P: Hand>(s: &Scratch, cpu: usize, round: u64) -> u64 {
     let mut got = 0;
     loop {
         let n = COUNT[cpu].load(Ordering::Relaxed) as usize;
-        if n == MAX_RINGS {
-            // More rings than a domain may have: report it as an errno no call returns.
-            LAST_ERR[cpu].store(0x8000_0000, Ordering::Release);
-            return got;
-        }
+        // This vCPU may hold every ring of the domain (the other one got none): then one
+        // more, of one page, must be refused.
+        let size = if n == MAX_RINGS { 1 } else { pages };
         let port = PORT0 + cpu as u32 * PORT_STRIDE + SERIAL[cpu].fetch_add(1, Ordering::Relaxed);
-        match P::register_list(s, port, me, &gfns[..pages]) {
+        match P::register_list(s, port, me, &gfns[..size]) {
+            Ok(()) if n == MAX_RINGS => {
+                // More rings than a domain may have: report it as an errno no call returns.
+                LAST_ERR[cpu].store(0x8000_0000, Ordering::Release);
+                return got;
+            }
             Ok(()) => {
-                HELD[cpu][n].store(pack(port, pages as u32), Ordering::Relaxed);
+                HELD[cpu][n].store(pack(port, size as u32), Ordering::Relaxed);
                 COUNT[cpu].store(n as u32 + 1, Ordering::Release);
                 got += 1;
                 pages = pick_pages(&mut rng);
             }
-            Err(Errno::ENOSPC) if pages > 1 => pages /= 2,
+            Err(Errno::ENOSPC) if size > 1 => pages = size / 2,
             Err(e) => {
                 LAST_ERR[cpu].store(e.0 as u32, Ordering::Release);
                 return got;
