@@ -2,7 +2,7 @@
 //! ones against it.
 //!
 //! `World` and the `Host*` types implement crates/evtchn's glue traits over plain host
-//! structures, so `evtchn::core` and the 2-level logic run on the host exactly as in Xen. The
+//! structures, so `evtchn::ops` and the 2-level logic run on the host exactly as in Xen. The
 //! host glue also checks the locking rules as it goes (a panic is a finding): channel writes
 //! only under the channel's write lock, no lock taken twice, two channel locks only in
 //! `order_key` order, state changes only under the domain's event lock, and C's rule for the
@@ -16,7 +16,7 @@
 //! fuzz/fuzz_targets/evtchn_model.rs.
 
 use evtchn::abi::{self, DOMID_SELF, DomId, Port};
-use evtchn::core::{self as ops, Channel, ChannelWrite, Domain, Env, State, StatusUnion};
+use evtchn::ops::{self, Channel, ChannelWrite, Domain, Env, State, StatusUnion};
 use evtchn::twol::{self, TwoLevelBits};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;

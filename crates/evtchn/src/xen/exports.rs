@@ -3,14 +3,14 @@
 //! hypercall-defs). Declared for C in include/xen-rust.h by cbindgen.
 //!
 //! Each export turns C's pointers into the glue's handles ([`DomainPtr::get`]: C's prototype
-//! carries the contract that they are live), calls the generic operation in [`crate::core`],
+//! carries the contract that they are live), calls the generic operation in [`crate::ops`],
 //! and converts its `Result` to C's return value once, with [`to_int`] / [`to_ret`].
 //! `do_event_channel_op` is Hubris-shaped: decode `cmd`, copy the argument in, one function
 //! per op returning `Result`, copy out, map the errno once.
 
 use super::{Progress, XenEnv, twol_init};
 use crate::abi::{self, Cmd, DomId, Port};
-use crate::core::{self as ops, Channel, ChannelWrite, Domain, Env, State};
+use crate::ops::{self, Channel, ChannelWrite, Domain, Env, State};
 use core::ffi::{c_int, c_long, c_uint};
 use xen_rust_glue::errno::{to_int, to_ret};
 use xen_rust_glue::evtchn::{

@@ -9,7 +9,7 @@
 
 use super::{EVTCHN_PORT_OPS_2L, Xen2L};
 use crate::abi::{FifoWord, Port};
-use crate::core::Domain;
+use crate::ops::Domain;
 use crate::fifo::{self, EventWord, Link};
 use crate::twol::TwoLevelBits;
 use xen_rust_glue::evtchn::fifo::{self as store, CONTROL_BLOCK_SIZE, Queue};

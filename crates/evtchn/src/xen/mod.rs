@@ -1,4 +1,4 @@
-//! The C-facing side (built only in Xen's build, the `xen` feature): the [`core`](crate::core)
+//! The C-facing side (built only in Xen's build, the `xen` feature): the [`ops`](crate::ops)
 //! traits implemented over the glue's handles for `struct domain` / `struct vcpu` /
 //! `struct evtchn` ([`xen_rust_glue::evtchn`]), the 2-level port ops table, and every symbol
 //! the rest of Xen links against from common/event_channel.c, event_2l.c and event_fifo.c.
@@ -11,7 +11,7 @@ mod exports;
 mod fifo;
 
 use crate::abi::{self, DomId, Port};
-use crate::core::{self as ops, Channel, ChannelWrite, Domain, Env, State};
+use crate::ops::{self, Channel, ChannelWrite, Domain, Env, State};
 use crate::twol::{self, TwoLevelBits};
 use static_assertions::const_assert_eq;
 use xen_rust_glue::Errno;
