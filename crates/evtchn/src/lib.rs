@@ -10,8 +10,8 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod abi;
-pub mod ops;
 pub mod fifo;
+pub mod ops;
 pub mod twol;
 
 #[cfg(feature = "xen")]
