@@ -4,7 +4,7 @@
 
 use super::done;
 use crate::abi;
-use crate::ops::{Channel, Domain};
+use crate::ops::{Channel, Domain, EventAbi, Vcpus};
 use core::ffi::{c_int, c_uint};
 use xen_rust_glue::Errno;
 use xen_rust_glue::evtchn::{self as glue, ConstVcpuPtr, Dom, DomainPtr, VcpuPtr, VirqHandlerSlot};
@@ -18,7 +18,7 @@ pub extern "C" fn evtchn_virq_enabled(v: ConstVcpuPtr, virq: c_uint) -> bool {
         return false;
     }
     let id = if abi::virq_is_global(virq) { 0 } else { v.id() };
-    Domain::virq_port(v.domain(), id, virq) != 0
+    Vcpus::virq_port(v.domain(), id, virq) != 0
 }
 
 /// `void send_guest_vcpu_virq(struct vcpu *v, uint32_t virq)`: a per-vCPU VIRQ. `v` is a
@@ -54,7 +54,7 @@ fn send_virq_on(v: glue::Vcpu, virq: u32, notify: Notify) {
             Notify::Bound => v.id(),
             Notify::Channel => Channel::notify_vcpu(c),
         };
-        Domain::set_pending(d, to, c);
+        EventAbi::set_pending(d, to, c);
     }
 }
 
