@@ -14,8 +14,7 @@ use xtf::abi::{
 };
 use xtf::guest::evtchn::{self, raw::BadAddress};
 use xtf::guest::fifo::{Fifo, array_gfn};
-use xtf::guest::{gic, hypercall, smp, timer};
-use xtf::platform::Platform;
+use xtf::guest::{hypercall, smp, timer};
 use xtf::{Env, println, xtf_success, xtf_warning};
 
 use super::limits::{EVTCHNS_PER_BUCKET, MAX_PORT};
@@ -437,14 +436,8 @@ pub fn xsa_496(_: &Env<'_>) {
 /// Starts vCPU 1 idle (GIC distributor and CPU interfaces set up, no interrupt enabled;
 /// vCPU 0 keeps IRQs masked), or ends the test.
 fn start_vcpu1(env: &Env<'_>) {
-    let fdt = env.fdt.as_ref().unwrap_or_else(|| fatal(format_args!("no device tree")));
-    let platform = Platform::from_fdt(fdt)
-        .unwrap_or_else(|e| fatal(format_args!("platform from the device tree: {e:?}")));
-    if let Err(e) = gic::init(&platform).and_then(|()| gic::init_cpu()) {
-        fatal(format_args!("GIC set-up: {e}"));
-    }
-    if let Err(e) = smp::start(&platform, 2, &[]) {
-        fatal(format_args!("starting vCPU 1: {e}"));
+    if let Err(e) = smp::bring_up(env.fdt.as_ref(), 2) {
+        fatal(format_args!("{e}"));
     }
 }
 

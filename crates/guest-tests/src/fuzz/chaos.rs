@@ -23,8 +23,7 @@ use core::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, Ordering};
 
 use xtf::abi::DomId;
 use xtf::guest::shared_info;
-use xtf::guest::{evtchn, gic, smp};
-use xtf::platform::Platform;
+use xtf::guest::{evtchn, smp};
 use xtf::{Env, println, xtf_error, xtf_failure, xtf_success};
 
 use super::Fuzzer;
@@ -120,16 +119,8 @@ pub fn run(env: &Env<'_>) {
         }
     }
     N_PEERS.store(np as u32, Ordering::Relaxed);
-    let Some(fdt) = env.fdt.as_ref() else { return xtf_error!("no device tree") };
-    let platform = match Platform::from_fdt(fdt) {
-        Ok(p) => p,
-        Err(e) => return xtf_error!("platform: {e:?}"),
-    };
-    if let Err(e) = gic::init(&platform).and_then(|()| gic::init_cpu()) {
-        return xtf_error!("GIC set-up: {e}");
-    }
-    if let Err(e) = smp::start(&platform, 2, &[]) {
-        return xtf_error!("starting vCPU 1: {e}");
+    if let Err(e) = smp::bring_up(env.fdt.as_ref(), 2) {
+        return xtf_error!("{e}");
     }
     println!("fuzz-chaos start seed={seed} n={n} d={me}");
     smp::start_on(1, vcpu1, seed ^ 0x5eed_0001);

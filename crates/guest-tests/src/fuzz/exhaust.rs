@@ -18,8 +18,7 @@
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use xtf::abi::{DOMID_SELF, Errno, evtchnstat};
-use xtf::guest::{evtchn, gic, smp};
-use xtf::platform::Platform;
+use xtf::guest::{evtchn, smp};
 use xtf::{Env, check, expect_eq, println, try_op, xtf_error, xtf_failure, xtf_success};
 
 use super::Rng;
@@ -189,13 +188,9 @@ fn exhauster(env: &Env<'_>, mb: &Mailbox) {
         return;
     }
     SEED.store(seed, Ordering::Relaxed);
-    let Some(fdt) = env.fdt.as_ref() else {
-        xtf_error!("no device tree");
-        return;
-    };
-    let platform = try_op!(Platform::from_fdt(fdt), "platform from the device tree");
-    try_op!(gic::init(&platform).and_then(|()| gic::init_cpu()), "GIC set-up");
-    try_op!(smp::start(&platform, 2, &[]), "starting vCPU 1");
+    if let Err(e) = smp::bring_up(env.fdt.as_ref(), 2) {
+        return xtf_error!("{e}");
+    }
     if !wait_victim(mb) {
         return;
     }

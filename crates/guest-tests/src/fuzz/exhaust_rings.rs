@@ -25,8 +25,7 @@ use core::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use xtf::abi::{DomId, Errno};
 use xtf::guest::ring_mem::{self, Pages};
 use xtf::guest::upcall::{Abi, Config};
-use xtf::guest::{evtchn, gic, smp};
-use xtf::platform::Platform;
+use xtf::guest::{evtchn, smp};
 use xtf::{Env, check, expect_eq, println, try_op, xtf_error, xtf_failure, xtf_success};
 
 use super::Rng;
@@ -272,13 +271,9 @@ fn exhauster<P: Hand>(env: &Env<'_>, mb: &Mailbox) {
             P::NAME
         );
     }
-    let Some(fdt) = env.fdt.as_ref() else {
-        xtf_error!("no device tree");
-        return;
-    };
-    let platform = try_op!(Platform::from_fdt(fdt), "platform from the device tree");
-    try_op!(gic::init(&platform).and_then(|()| gic::init_cpu()), "GIC set-up");
-    try_op!(smp::start(&platform, 2, &[]), "starting vCPU 1");
+    if let Err(e) = smp::bring_up(env.fdt.as_ref(), 2) {
+        return xtf_error!("{e}");
+    }
     let (Some(s0), Some(s1), Some(pool)) = (Scratch::new(), Scratch::new(), Pages::alloc(POOL))
     else {
         return xtf_error!("ring arena used up");

@@ -29,8 +29,7 @@ use xtf::guest::evtchn::{self, raw::BadAddress};
 use xtf::guest::ring_mem::{self, Pages};
 use xtf::guest::shared_info::SHARED_INFO_GFN;
 use xtf::guest::v4v::{self, Ring, RingDataBuf};
-use xtf::guest::{gic, smp};
-use xtf::platform::Platform;
+use xtf::guest::smp;
 use xtf::{Env, println, xtf_error, xtf_failure, xtf_success};
 
 use super::{ABSENT_DOMIDS, Rng};
@@ -812,16 +811,8 @@ pub fn run(env: &Env<'_>) {
     }
     N_PEERS.store(np as u32, Ordering::Relaxed);
     if vcpus > 1 {
-        let Some(fdt) = env.fdt.as_ref() else { return xtf_error!("no device tree") };
-        let platform = match Platform::from_fdt(fdt) {
-            Ok(p) => p,
-            Err(e) => return xtf_error!("platform: {e:?}"),
-        };
-        if let Err(e) = gic::init(&platform).and_then(|()| gic::init_cpu()) {
-            return xtf_error!("GIC set-up: {e}");
-        }
-        if let Err(e) = smp::start(&platform, 2, &[]) {
-            return xtf_error!("starting vCPU 1: {e}");
+        if let Err(e) = smp::bring_up(env.fdt.as_ref(), 2) {
+            return xtf_error!("{e}");
         }
     }
     println!("fuzz-v4v start seed={seed} n={n} d={me} vcpus={vcpus}");
@@ -894,16 +885,8 @@ pub fn rereg(env: &Env<'_>) {
         Err(e) => return xtf_error!("own domid: {e}"),
     };
     ME.store(me, Ordering::Relaxed);
-    let Some(fdt) = env.fdt.as_ref() else { return xtf_error!("no device tree") };
-    let platform = match Platform::from_fdt(fdt) {
-        Ok(p) => p,
-        Err(e) => return xtf_error!("platform: {e:?}"),
-    };
-    if let Err(e) = gic::init(&platform).and_then(|()| gic::init_cpu()) {
-        return xtf_error!("GIC set-up: {e}");
-    }
-    if let Err(e) = smp::start(&platform, 2, &[]) {
-        return xtf_error!("starting vCPU 1: {e}");
+    if let Err(e) = smp::bring_up(env.fdt.as_ref(), 2) {
+        return xtf_error!("{e}");
     }
     let Some(mut f) = V4vFuzzer::new(seed, 0) else { return xtf_error!("ring arena used up") };
     f.resync(0);

@@ -19,8 +19,7 @@ use xtf::{check, expect_eq, try_op};
 use xtf::abi::{self, DOMID_SELF, DomId, Errno, EventWordFlags, SchedPoll, virq};
 use xtf::guest::fifo::Fifo;
 use xtf::guest::shared_info::{self, SharedInfo};
-use xtf::guest::{evtchn, gic, hypercall, smp, timer, upcall};
-use xtf::platform::Platform;
+use xtf::guest::{evtchn, hypercall, smp, timer, upcall};
 use xtf::{Env, println, xtf_error, xtf_failure, xtf_success, xtf_warning};
 
 use crate::v4v::{self as rings, Ctx, PEER_MS, Proto, ProtoRing};
@@ -444,13 +443,9 @@ pub(crate) fn wait_victim(mb: &Mailbox) -> bool {
 }
 
 fn noisy(env: &Env<'_>, mb: &Mailbox) {
-    let Some(fdt) = env.fdt.as_ref() else {
-        xtf_error!("no device tree");
-        return;
-    };
-    let platform = try_op!(Platform::from_fdt(fdt), "platform from the device tree");
-    try_op!(gic::init(&platform).and_then(|()| gic::init_cpu()), "GIC set-up");
-    try_op!(smp::start(&platform, 2, &[]), "starting vCPU 1");
+    if let Err(e) = smp::bring_up(env.fdt.as_ref(), 2) {
+        return xtf_error!("{e}");
+    }
     if !wait_victim(mb) {
         return;
     }

@@ -134,15 +134,11 @@ impl Proto for V4v {
         bufs: &[&[u8]],
         proto: u32,
     ) -> Result<u64, Errno> {
-        let addr = v4v::send_addr(dst, port, src_port);
         if let [one] = bufs {
-            return v4v::send_to(&addr, one, proto);
+            return v4v::send_to(&v4v::send_addr(dst, port, src_port), one, proto);
         }
-        let mut iovs = [abi::v4v::Iov::default(); 8];
-        for (i, b) in bufs.iter().enumerate().take(8) {
-            iovs[i] = v4v::iov(b);
-        }
-        v4v::sendv(&addr, &iovs[..bufs.len().min(8)], proto)
+        let bufs = &bufs[..bufs.len().min(MAXIOV)];
+        Self::sendv_niov(dst, port, src_port, bufs, bufs.len() as u64, proto)
     }
     fn sendv_niov(
         dst: DomId,
@@ -190,12 +186,8 @@ impl Proto for Argo {
         bufs: &[&[u8]],
         proto: u32,
     ) -> Result<u64, Errno> {
-        let addr = argo::send_addr(dst, port, src_port);
-        let mut iovs = [abi::argo::Iov::default(); 8];
-        for (i, b) in bufs.iter().enumerate().take(8) {
-            iovs[i] = argo::iov(b);
-        }
-        argo::sendv(&addr, &iovs[..bufs.len().min(8)], proto)
+        let bufs = &bufs[..bufs.len().min(MAXIOV)];
+        Self::sendv_niov(dst, port, src_port, bufs, bufs.len() as u64, proto)
     }
     fn sendv_niov(
         dst: DomId,

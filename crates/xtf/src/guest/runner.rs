@@ -57,10 +57,11 @@ pub fn registered() -> Option<&'static [Test]> {
         return None;
     }
     let n = bytes / size_of::<Test>();
-    // SAFETY: guest.ld keeps every input `.xtf_tests` section between the two symbols, and
-    // only `register_test!` writes that section, each time one `static Test` (all of one
-    // type, so of one size and alignment; checked above that the span is a whole, aligned
-    // number of them). Statics live for the whole run and nothing writes them.
+    // guest.ld keeps every input `.xtf_tests` section between the two symbols, and only
+    // `register_test!` writes that section, each time one `static Test` (all of one type, so
+    // of one size and alignment; checked above that the span is a whole, aligned number of
+    // them). Statics live for the whole run and nothing writes them.
+    // SAFETY: by the above, `start..end` holds `n` initialised `Test`s nothing writes.
     let tests = unsafe { core::slice::from_raw_parts(start as *const Test, n) };
     Some(tests)
 }

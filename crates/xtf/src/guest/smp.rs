@@ -103,6 +103,37 @@ impl fmt::Display for SmpError {
     }
 }
 
+/// Why [`bring_up`] stopped: the step that failed and its error.
+#[derive(Clone, Copy, Debug)]
+pub enum BringUpError {
+    NoDeviceTree,
+    Platform(crate::platform::PlatformError),
+    Gic(gic::GicError),
+    Smp(SmpError),
+}
+
+impl fmt::Display for BringUpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BringUpError::NoDeviceTree => f.write_str("no device tree"),
+            BringUpError::Platform(e) => write!(f, "platform from the device tree: {e}"),
+            BringUpError::Gic(e) => write!(f, "GIC set-up: {e}"),
+            BringUpError::Smp(e) => write!(f, "starting the other vCPUs: {e}"),
+        }
+    }
+}
+
+/// The start of every multi-vCPU test: the platform from the device tree `fdt`, the GIC
+/// distributor and this vCPU's interface, then vCPUs 1..n online and idle (no PPI enabled,
+/// see [`start`]).
+pub fn bring_up(fdt: Option<&crate::fdt::Fdt<'_>>, n: usize) -> Result<Platform, BringUpError> {
+    let platform = Platform::from_fdt(fdt.ok_or(BringUpError::NoDeviceTree)?)
+        .map_err(BringUpError::Platform)?;
+    gic::init(&platform).and_then(|()| gic::init_cpu()).map_err(BringUpError::Gic)?;
+    start(&platform, n, &[]).map_err(BringUpError::Smp)?;
+    Ok(platform)
+}
+
 /// A PSCI call: function ID in x0, arguments x1–x3, result in x0 (SMCCC; x0–x17 may be
 /// clobbered).
 fn psci_call(conduit: Conduit, func: u32, a1: u64, a2: u64, a3: u64) -> i64 {
