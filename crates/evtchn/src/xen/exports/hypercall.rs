@@ -3,7 +3,7 @@
 //! `xen::fifo`), copy out, map the errno once.
 
 use crate::abi::{self, Cmd};
-use crate::ops::{self, Channel, Domain, Env, State};
+use crate::ops::{self, Channel, Env, State};
 use crate::xen::{Progress, XenEnv, fifo};
 use core::ffi::{c_int, c_long};
 use xen_rust_glue::Errno;

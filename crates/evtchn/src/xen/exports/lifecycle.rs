@@ -3,7 +3,7 @@
 //! (`evtchn_send`), poller wake-up, and the PIRQ re-targeting a vCPU move asks for.
 
 use super::done;
-use crate::ops::{self, Channel, ChannelWrite, Domain, State};
+use crate::ops::{self, ChannelWrite, Domain, State};
 use crate::xen::{Progress, XenEnv, fifo, twol_init};
 use core::ffi::{c_int, c_uint};
 use xen_rust_glue::Errno;
