@@ -1,4 +1,4 @@
-//! The event channel operations (crates/evtchn's `core` and 2-level logic, over the host
+//! The event channel operations (crates/evtchn's `ops` and 2-level logic, over the host
 //! glue of crates/evtchn-model) against that crate's independent reference model,
 //! driven by arbitrary operation sequences: every result must equal the model's, and the
 //! host glue's locking and accounting checks must hold after every step (a panic is a

@@ -2,7 +2,7 @@
 //! ones against it.
 //!
 //! `World` and the `Host*` types implement crates/evtchn's glue traits over plain host
-//! structures, so `evtchn::core` and the 2-level logic run on the host exactly as in Xen. The
+//! structures, so `evtchn::ops` and the 2-level logic run on the host exactly as in Xen. The
 //! host glue also checks the locking rules as it goes (a panic is a finding): channel writes
 //! only under the channel's write lock, no lock taken twice, two channel locks only in
 //! `order_key` order, state changes only under the domain's event lock, and C's rule for the
@@ -16,7 +16,10 @@
 //! fuzz/fuzz_targets/evtchn_model.rs.
 
 use evtchn::abi::{self, DOMID_SELF, DomId, Port};
-use evtchn::core::{self as ops, Channel, ChannelWrite, Domain, Env, State, StatusUnion};
+use evtchn::ops::{
+    self, Channel, ChannelWrite, Counters, Domain, Env, EventAbi, EventLocks, PortTable, State,
+    StatusUnion, Vcpus, Xsm,
+};
 use evtchn::twol::{self, TwoLevelBits};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -287,23 +290,25 @@ fn usable(c: &HChan) -> bool {
 
 impl<'w> Domain for HostDom<'w> {
     type Chan = HostChan<'w>;
-    type EventLock = EvLock<'w>;
-    type EventReadLock = EvLock<'w>;
+
     fn id(self) -> DomId {
         self.data().id
     }
     fn is_dying(self) -> bool {
         false
     }
+    fn chan(self, port: Port) -> Option<HostChan<'w>> {
+        self.data().lookups.set(self.data().lookups.get() + 1);
+        ((port as usize) < self.data().chans.borrow().len()).then_some(HostChan { d: self, port })
+    }
+}
+
+impl<'w> PortTable for HostDom<'w> {
     fn max_port(self) -> Port {
         self.data().max_port
     }
     fn abi_max_ports(self) -> Port {
         abi::EVTCHN_2L_NR_CHANNELS
-    }
-    fn chan(self, port: Port) -> Option<HostChan<'w>> {
-        self.data().lookups.set(self.data().lookups.get() + 1);
-        ((port as usize) < self.data().chans.borrow().len()).then_some(HostChan { d: self, port })
     }
     fn grow_to(self, port: Port) -> Result<(), Errno> {
         assert!(self.data().event_locked.get());
@@ -315,6 +320,9 @@ impl<'w> Domain for HostDom<'w> {
         }
         Ok(())
     }
+}
+
+impl<'w> Counters for HostDom<'w> {
     fn active(self) -> u32 {
         self.data().active.get()
     }
@@ -341,6 +349,22 @@ impl<'w> Domain for HostDom<'w> {
         assert!(self.data().event_locked.get(), "free-port hint set without the event lock");
         self.data().free_hint.set(p)
     }
+}
+
+impl<'w> EventLocks for HostDom<'w> {
+    type EventLock = EvLock<'w>;
+    type EventReadLock = EvLock<'w>;
+
+    fn event_lock(self) -> EvLock<'w> {
+        assert!(!self.data().event_locked.replace(true), "event lock taken twice");
+        EvLock { d: self }
+    }
+    fn event_read_lock(self) -> EvLock<'w> {
+        self.event_lock()
+    }
+}
+
+impl<'w> Vcpus for HostDom<'w> {
     fn has_vcpu(self, id: u32) -> bool {
         id < NR_VCPUS
     }
@@ -350,13 +374,9 @@ impl<'w> Domain for HostDom<'w> {
     fn set_virq_port(self, vcpu: u32, virq: u32, port: Port, _locked: bool) {
         self.data().virq.borrow_mut()[vcpu as usize][virq as usize] = port;
     }
-    fn event_lock(self) -> EvLock<'w> {
-        assert!(!self.data().event_locked.replace(true), "event lock taken twice");
-        EvLock { d: self }
-    }
-    fn event_read_lock(self) -> EvLock<'w> {
-        self.event_lock()
-    }
+}
+
+impl<'w> EventAbi for HostDom<'w> {
     fn port_init(self, _c: HostChan<'w>) {}
     fn set_pending(self, vcpu: u32, c: HostChan<'w>) {
         if usable(&c.hchan()) {
@@ -383,6 +403,9 @@ impl<'w> Domain for HostDom<'w> {
     fn reset_abi(self) {
         assert!(self.data().event_locked.get());
     }
+}
+
+impl<'w> Xsm for HostDom<'w> {
     fn xsm_unbound(self, _c: HostChan<'w>, _r: DomId) -> Result<(), Errno> {
         Ok(())
     }

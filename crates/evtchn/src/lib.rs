@@ -1,7 +1,7 @@
 //! evtchn: Xen's event channels (C: common/event_channel.c, event_2l.c) in Rust.
 //!
 //! Owns: the `event_channel_op` decoder ([`abi`]), the operations and the per-channel state
-//! machine ([`core`]), the 2-level ABI ([`twol`]), and, in Xen's build, the C exports over
+//! machine ([`ops`]), the 2-level ABI ([`twol`]), and, in Xen's build, the C exports over
 //! bindgen's `struct domain` / `struct evtchn` (`xen`, built with the `xen` feature).
 //! Trusts: the glue (locks, guest copies, domain references) and Xen's C callers.
 //! Does not trust: guest arguments — every port, domid, vCPU and VIRQ is checked and each
@@ -10,8 +10,8 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod abi;
-pub mod core;
 pub mod fifo;
+pub mod ops;
 pub mod twol;
 
 #[cfg(feature = "xen")]

@@ -8,7 +8,7 @@
 #![cfg(loom)]
 
 use evtchn::abi::FifoWord;
-use evtchn::core::{Channel, ChannelWrite, State, lock_pair};
+use evtchn::ops::{Channel, ChannelWrite, State, lock_pair};
 use evtchn::fifo::{EventWord, Link, set_link};
 use loom::sync::atomic::{AtomicU32, Ordering};
 use loom::sync::{Arc, Mutex, MutexGuard};

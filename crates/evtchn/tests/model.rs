@@ -1,10 +1,10 @@
-//! Host tests of `evtchn::core` against the reference model of crates/evtchn-model, on
+//! Host tests of `evtchn::ops` against the reference model of crates/evtchn-model, on
 //! random operation sequences (proptest), and direct tests of its host glue (lock order,
 //! bind_vcpu's lock rule, the free-port hint). The model and the glue's checks are described
 //! in that crate.
 
 use evtchn::abi::{self, DOMID_SELF};
-use evtchn::core::{self as ops, Channel, Domain, Env, StatusUnion};
+use evtchn::ops::{self, Channel, Domain, Env, StatusUnion};
 use evtchn::twol::TwoLevelBits;
 use evtchn_model::{Bits, HostChan, HostDom, HostEnv, Model, Op, step, world};
 use proptest::prelude::*;

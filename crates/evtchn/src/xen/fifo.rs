@@ -9,7 +9,7 @@
 
 use super::{EVTCHN_PORT_OPS_2L, Xen2L};
 use crate::abi::{FifoWord, Port};
-use crate::core::Domain;
+use crate::ops::PortTable;
 use crate::fifo::{self, EventWord, Link};
 use crate::twol::TwoLevelBits;
 use xen_rust_glue::evtchn::fifo::{self as store, CONTROL_BLOCK_SIZE, Queue};
@@ -269,7 +269,7 @@ pub(super) fn init_control(d: Dom, gfn: u64, offset: u32, vcpu: u32) -> Result<(
     if store::domain_state(d).is_some() {
         return store::map_control_block(v, gfn, offset);
     }
-    let prev_evtchns = Domain::abi_max_ports(d);
+    let prev_evtchns = PortTable::abi_max_ports(d);
     let r = (|| {
         for_each_vcpu(d, store::alloc_vcpu)?;
         store::alloc_domain(d)?;

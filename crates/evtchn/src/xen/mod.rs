@@ -1,4 +1,4 @@
-//! The C-facing side (built only in Xen's build, the `xen` feature): the [`core`](crate::core)
+//! The C-facing side (built only in Xen's build, the `xen` feature): the [`ops`](crate::ops)
 //! traits implemented over the glue's handles for `struct domain` / `struct vcpu` /
 //! `struct evtchn` ([`xen_rust_glue::evtchn`]), the 2-level port ops table, and every symbol
 //! the rest of Xen links against from common/event_channel.c, event_2l.c and event_fifo.c.
@@ -11,7 +11,10 @@ mod exports;
 mod fifo;
 
 use crate::abi::{self, DomId, Port};
-use crate::core::{self as ops, Channel, ChannelWrite, Domain, Env, State};
+use crate::ops::{
+    self, Channel, ChannelWrite, Counters, Domain, Env, EventAbi, EventLocks, PortTable, State,
+    Vcpus, Xsm,
+};
 use crate::twol::{self, TwoLevelBits};
 use static_assertions::const_assert_eq;
 use xen_rust_glue::Errno;
@@ -111,8 +114,6 @@ fn is_2l(d: Dom) -> bool {
 
 impl Domain for Dom {
     type Chan = Chan;
-    type EventLock = raw::WriteGuard;
-    type EventReadLock = raw::ReadGuard;
 
     fn id(self) -> DomId {
         Dom::id(self)
@@ -120,19 +121,25 @@ impl Domain for Dom {
     fn is_dying(self) -> bool {
         Dom::is_dying(self)
     }
+    #[inline(always)]
+    fn chan(self, port: Port) -> Option<Chan> {
+        Dom::chan(self, port)
+    }
+}
+
+impl PortTable for Dom {
     fn max_port(self) -> Port {
         Dom::max_port(self)
     }
     fn abi_max_ports(self) -> Port {
         if self.has_fifo() { abi::EVTCHN_FIFO_NR_CHANNELS } else { abi::EVTCHN_2L_NR_CHANNELS }
     }
-    #[inline(always)]
-    fn chan(self, port: Port) -> Option<Chan> {
-        Dom::chan(self, port)
-    }
     fn grow_to(self, port: Port) -> Result<(), Errno> {
         Dom::grow_to(self, port)
     }
+}
+
+impl Counters for Dom {
     fn active(self) -> u32 {
         Dom::active(self)
     }
@@ -157,6 +164,23 @@ impl Domain for Dom {
     fn set_free_hint(self, p: Port) {
         Dom::set_free_hint(self, p)
     }
+}
+
+impl EventLocks for Dom {
+    type EventLock = raw::WriteGuard;
+    type EventReadLock = raw::ReadGuard;
+
+    #[inline(always)]
+    fn event_lock(self) -> raw::WriteGuard {
+        Dom::event_lock(self)
+    }
+    #[inline(always)]
+    fn event_read_lock(self) -> raw::ReadGuard {
+        Dom::event_read_lock(self)
+    }
+}
+
+impl Vcpus for Dom {
     fn has_vcpu(self, id: u32) -> bool {
         self.vcpu(id).is_some()
     }
@@ -168,14 +192,9 @@ impl Domain for Dom {
             v.set_virq_port(virq, port, locked)
         }
     }
-    #[inline(always)]
-    fn event_lock(self) -> raw::WriteGuard {
-        Dom::event_lock(self)
-    }
-    #[inline(always)]
-    fn event_read_lock(self) -> raw::ReadGuard {
-        Dom::event_read_lock(self)
-    }
+}
+
+impl EventAbi for Dom {
     fn port_init(self, c: Chan) {
         self.c_port_init(c)
     }
@@ -220,6 +239,9 @@ impl Domain for Dom {
     fn reset_abi(self) {
         fifo::back_to_2l(self);
     }
+}
+
+impl Xsm for Dom {
     fn xsm_unbound(self, c: Chan, remote: DomId) -> Result<(), Errno> {
         Dom::xsm_unbound(self, c, remote)
     }

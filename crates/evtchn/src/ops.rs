@@ -1,6 +1,8 @@
 //! The event channel operations, written once over the [`Env`] / [`Domain`] / [`Channel`]
-//! traits: Xen's build implements them over the C `struct domain` / `struct evtchn` (module
-//! `xen`), host tests over plain structs (tests/model.rs). Every function here mirrors the C
+//! traits and a domain's concerns, one trait each ([`PortTable`], [`Counters`],
+//! [`EventLocks`], [`Vcpus`], [`EventAbi`], [`Xsm`]): Xen's build implements them over the C
+//! `struct domain` / `struct evtchn` (module `xen`), host tests over plain structs
+//! (crates/evtchn-model). Every function here mirrors the C
 //! function of the same name in Xen 4.17.5's common/event_channel.c; the errno next to each
 //! early return is the guest-visible value and the C reason.
 //!
@@ -80,23 +82,33 @@ pub trait ChannelWrite<D> {
     fn set_xen_consumer(&mut self, c: u8);
 }
 
-/// One domain (C: `struct domain *`), a handle kept alive by the caller's reference.
+/// One domain (C: `struct domain *`), a handle kept alive by the caller's reference: who it
+/// is and its channels. What else an operation needs of a domain is one trait per concern
+/// below ([`PortTable`], [`Counters`], [`EventLocks`], [`Vcpus`], [`EventAbi`], [`Xsm`]), and
+/// each operation is bound on those it uses, so a test double implements only what its test
+/// calls.
 pub trait Domain: Copy + Eq {
     type Chan: Channel<Self>;
-    type EventLock;
-    type EventReadLock;
 
     fn id(self) -> DomId;
     fn is_dying(self) -> bool;
+    /// `port_is_valid(d, p) ? evtchn_from_port(d, p) : NULL` (with its read barrier).
+    fn chan(self, port: Port) -> Option<Self::Chan>;
+}
+
+/// The port table's limits and growth.
+pub trait PortTable: Domain {
     /// `d->max_evtchn_port`.
     fn max_port(self) -> Port;
     /// `max_evtchns(d)`: the ABI's limit (2L: 4096, FIFO: 2^17).
     fn abi_max_ports(self) -> Port;
-    /// `port_is_valid(d, p) ? evtchn_from_port(d, p) : NULL` (with its read barrier).
-    fn chan(self, port: Port) -> Option<Self::Chan>;
     /// Extend the port table (buckets, groups) so `port` is valid; event lock held.
     /// `ENOMEM` when an allocation fails.
     fn grow_to(self, port: Port) -> Result<(), Errno>;
+}
+
+/// The domain's channel counts and cursors.
+pub trait Counters: Domain {
     /// `d->active_evtchns` / `d->xen_evtchns` (read_atomic / write_atomic).
     fn active(self) -> u32;
     fn set_active(self, n: u32);
@@ -109,17 +121,30 @@ pub trait Domain: Copy + Eq {
     /// below it is valid and not [`State::Free`]. See [`get_free_port`].
     fn free_hint(self) -> Port;
     fn set_free_hint(self, p: Port);
+}
+
+/// The domain's event lock (`d->event_lock`).
+pub trait EventLocks: Domain {
+    type EventLock;
+    type EventReadLock;
+
+    /// `write_lock(&d->event_lock)` / `read_lock`.
+    fn event_lock(self) -> Self::EventLock;
+    fn event_read_lock(self) -> Self::EventReadLock;
+}
+
+/// The domain's vCPUs and their VIRQ table.
+pub trait Vcpus: Domain {
     /// `domain_vcpu(d, id) != NULL`.
     fn has_vcpu(self, id: u32) -> bool;
     /// `v->virq_to_evtchn[virq]` of vCPU `vcpu` (read_atomic).
     fn virq_port(self, vcpu: u32, virq: u32) -> Port;
     /// write_atomic of it; `locked`: under `v->virq_lock` (write, irqsave) as close does.
     fn set_virq_port(self, vcpu: u32, virq: u32, port: Port, locked: bool);
-    /// `write_lock(&d->event_lock)` / `read_lock`.
-    fn event_lock(self) -> Self::EventLock;
-    fn event_read_lock(self) -> Self::EventReadLock;
+}
 
-    // The ABI's port ops (d->evtchn_port_ops), with event.h's evtchn_usable() checks.
+/// The ABI's port ops (`d->evtchn_port_ops`), with event.h's evtchn_usable() checks.
+pub trait EventAbi: Domain {
     fn port_init(self, c: Self::Chan);
     fn set_pending(self, vcpu: u32, c: Self::Chan);
     fn clear_pending(self, c: Self::Chan);
@@ -129,8 +154,10 @@ pub trait Domain: Copy + Eq {
     /// Back to the 2-level ABI after a complete reset (C: evtchn_fifo_destroy +
     /// evtchn_2l_init); called with the event lock held.
     fn reset_abi(self);
+}
 
-    // XSM hooks (errors as the XSM module returns them).
+/// The XSM hooks on a domain's channels (errors as the XSM module returns them).
+pub trait Xsm: Domain {
     fn xsm_unbound(self, c: Self::Chan, remote: DomId) -> Result<(), Errno>;
     fn xsm_interdomain(self, lc: Self::Chan, rd: Self, rc: Self::Chan) -> Result<(), Errno>;
     fn xsm_send(self, c: Self::Chan) -> Result<(), Errno>;
@@ -183,7 +210,7 @@ pub fn lock_pair<D, C: Channel<D>>(a: C, b: C) -> (C::Write, C::Write) {
 /// first channel bucket's address (`order_key` of port 0), same idea, one total order.
 /// With `ld == rd` only one lock is taken.
 #[inline(always)]
-pub fn lock_two_domains<D: Domain>(ld: D, rd: D) -> (D::EventLock, Option<D::EventLock>) {
+pub fn lock_two_domains<D: EventLocks>(ld: D, rd: D) -> (D::EventLock, Option<D::EventLock>) {
     if ld == rd {
         return (ld.event_lock(), None);
     }
@@ -201,7 +228,7 @@ pub fn lock_two_domains<D: Domain>(ld: D, rd: D) -> (D::EventLock, Option<D::Eve
 
 /// `evtchn_allocate_port()`: make `port` valid and count it active. Event lock held.
 /// `ENOSPC` past the domain's or the ABI's limit; `EBUSY` if in use or still busy (FIFO).
-pub fn allocate_port<D: Domain>(d: D, port: Port) -> Result<(), Errno> {
+pub fn allocate_port<D: PortTable + Counters + EventAbi>(d: D, port: Port) -> Result<(), Errno> {
     if port > d.max_port() || port >= d.abi_max_ports() {
         return Err(Errno::ENOSPC);
     }
@@ -227,7 +254,7 @@ pub fn allocate_port<D: Domain>(d: D, port: Port) -> Result<(), Errno> {
 /// port this walk saw, busy or not) and lowered by [`free`], the only place a port becomes
 /// `Free`; both run under the event lock (write). docs/status.md lists it as a deliberate
 /// difference in cost, not in behaviour.
-pub fn get_free_port<D: Domain>(d: D) -> Result<Port, Errno> {
+pub fn get_free_port<D: PortTable + Counters + EventAbi>(d: D) -> Result<Port, Errno> {
     if d.is_dying() {
         return Err(Errno::EINVAL);
     }
@@ -261,12 +288,12 @@ pub fn get_free_port<D: Domain>(d: D) -> Result<Port, Errno> {
 }
 
 /// `evtchn_get_port()`: a given port, or (0) any free one.
-fn get_port<D: Domain>(d: D, port: Port) -> Result<Port, Errno> {
+fn get_port<D: PortTable + Counters + EventAbi>(d: D, port: Port) -> Result<Port, Errno> {
     if port != 0 { allocate_port(d, port).map(|()| port) } else { get_free_port(d) }
 }
 
 /// `check_free_port()`: undo the active count of a port allocated but left free.
-fn check_free_port<D: Domain>(d: D, port: Port) {
+fn check_free_port<D: Counters>(d: D, port: Port) {
     if let Some(c) = d.chan(port)
         && c.state() == State::Free
     {
@@ -275,7 +302,7 @@ fn check_free_port<D: Domain>(d: D, port: Port) {
 }
 
 /// `evtchn_free()`: with `c` write-locked.
-fn free<D: Domain>(d: D, c: D::Chan, w: &mut <D::Chan as Channel<D>>::Write) {
+fn free<D: Counters + EventAbi + Xsm>(d: D, c: D::Chan, w: &mut <D::Chan as Channel<D>>::Write) {
     d.clear_pending(c);
     if c.xen_consumer() != 0 {
         d.set_xen_count(d.xen_count().wrapping_sub(1));
@@ -296,7 +323,7 @@ fn free<D: Domain>(d: D, c: D::Chan, w: &mut <D::Chan as Channel<D>>::Write) {
 /// `port` 0 means any free port (the hypercall), non-zero a given one (static channels).
 /// Errors: `ESRCH` no such domain; `ENOSPC`/`EBUSY`/`ENOMEM`/`EINVAL` from allocation;
 /// the XSM denial (`EPERM` under SILO between domUs).
-pub fn alloc_unbound<E: Env>(
+pub fn alloc_unbound<E: Env<Dom: EventLocks + PortTable + Counters + EventAbi + Xsm>>(
     env: &E,
     dom: DomId,
     remote_dom: DomId,
@@ -323,7 +350,7 @@ pub fn alloc_unbound<E: Env>(
 /// `evtchn_bind_interdomain()`: bind a port of `ld` to the unbound `rport` of `rdom`.
 /// Errors: `ESRCH` no such domain; allocation errors; `EINVAL` when the remote port is not
 /// valid, not unbound, or not offered to `ld`; the XSM denial.
-pub fn bind_interdomain<E: Env>(
+pub fn bind_interdomain<E: Env<Dom: EventLocks + PortTable + Counters + EventAbi + Xsm>>(
     env: &E,
     ld: E::Dom,
     rdom: DomId,
@@ -358,7 +385,12 @@ pub fn bind_interdomain<E: Env>(
 
 /// `evtchn_bind_virq()`. Errors: `EINVAL` bad VIRQ or a global VIRQ on vCPU != 0;
 /// `ENOENT` no such vCPU; `EEXIST` already bound; allocation errors.
-pub fn bind_virq<E: Env>(env: &E, virq: u32, vcpu: u32, port: Port) -> Result<Port, Errno> {
+pub fn bind_virq<E: Env<Dom: Vcpus + EventLocks + PortTable + Counters + EventAbi>>(
+    env: &E,
+    virq: u32,
+    vcpu: u32,
+    port: Port,
+) -> Result<Port, Errno> {
     let d = env.current();
     if virq >= abi::NR_VIRQS {
         return Err(Errno::EINVAL);
@@ -385,7 +417,10 @@ pub fn bind_virq<E: Env>(env: &E, virq: u32, vcpu: u32, port: Port) -> Result<Po
 }
 
 /// `evtchn_bind_ipi()`. Errors: `ENOENT` no such vCPU; allocation errors.
-pub fn bind_ipi<E: Env>(env: &E, vcpu: u32) -> Result<Port, Errno> {
+pub fn bind_ipi<E: Env<Dom: Vcpus + EventLocks + PortTable + Counters + EventAbi>>(
+    env: &E,
+    vcpu: u32,
+) -> Result<Port, Errno> {
     let d = env.current();
     if !d.has_vcpu(vcpu) {
         return Err(Errno::ENOENT);
@@ -404,7 +439,12 @@ pub fn bind_ipi<E: Env>(env: &E, vcpu: u32) -> Result<Port, Errno> {
 /// `evtchn_close()`. `guest`: a guest may not close a Xen-attached channel (`EINVAL`).
 /// Errors: `EINVAL` invalid, free or reserved port; `EINVAL` if an interdomain peer changed
 /// while the locks were retaken (as C).
-pub fn close<E: Env>(env: &E, d1: E::Dom, port1: Port, guest: bool) -> Result<(), Errno> {
+pub fn close<E: Env<Dom: EventLocks + Vcpus + Counters + EventAbi + Xsm>>(
+    env: &E,
+    d1: E::Dom,
+    port1: Port,
+    guest: bool,
+) -> Result<(), Errno> {
     let chn1 = d1.chan(port1).ok_or(Errno::EINVAL)?;
     let mut held: Option<(E::Dom, E::Hold)> = None;
     loop {
@@ -465,7 +505,7 @@ pub fn close<E: Env>(env: &E, d1: E::Dom, port1: Port, guest: bool) -> Result<()
 
 /// `evtchn_send()`. Errors: `EINVAL` invalid port, Xen-attached, or not
 /// interdomain/IPI/unbound; the XSM denial.
-pub fn send<E: Env>(env: &E, ld: E::Dom, lport: Port) -> Result<(), Errno> {
+pub fn send<E: Env<Dom: EventAbi + Xsm>>(env: &E, ld: E::Dom, lport: Port) -> Result<(), Errno> {
     let lchn = ld.chan(lport).ok_or(Errno::EINVAL)?;
     let g = lchn.read();
     if lchn.xen_consumer() != 0 {
@@ -531,7 +571,11 @@ impl StatusOut {
 
 /// `evtchn_status()`. Errors: `ESRCH` no such domain; `EINVAL` invalid port; `EACCES`
 /// Xen-attached; the XSM denial.
-pub fn status<E: Env>(env: &E, dom: DomId, port: Port) -> Result<StatusOut, Errno> {
+pub fn status<E: Env<Dom: EventLocks + Xsm>>(
+    env: &E,
+    dom: DomId,
+    port: Port,
+) -> Result<StatusOut, Errno> {
     let dref = env.lookup(dom).ok_or(Errno::ESRCH)?;
     let d = *dref;
     let c = d.chan(port).ok_or(Errno::EINVAL)?;
@@ -555,7 +599,11 @@ pub fn status<E: Env>(env: &E, dom: DomId, port: Port) -> Result<StatusOut, Errn
 
 /// `evtchn_bind_vcpu()`. Errors: `ENOENT` no such vCPU; `EINVAL` invalid port, Xen-attached,
 /// a per-vCPU VIRQ, or a state that has no notification vCPU.
-pub fn bind_vcpu<E: Env>(env: &E, port: Port, vcpu: u32) -> Result<(), Errno> {
+pub fn bind_vcpu<E: Env<Dom: Vcpus + EventLocks>>(
+    env: &E,
+    port: Port,
+    vcpu: u32,
+) -> Result<(), Errno> {
     let d = env.current();
     if !d.has_vcpu(vcpu) {
         return Err(Errno::ENOENT);
@@ -579,7 +627,7 @@ pub fn bind_vcpu<E: Env>(env: &E, port: Port, vcpu: u32) -> Result<(), Errno> {
 }
 
 /// `evtchn_unmask()`. `EINVAL` invalid port.
-pub fn unmask<E: Env>(env: &E, port: Port) -> Result<(), Errno> {
+pub fn unmask<E: Env<Dom: EventAbi>>(env: &E, port: Port) -> Result<(), Errno> {
     let d = env.current();
     let c = d.chan(port).ok_or(Errno::EINVAL)?;
     let _g = c.read();
@@ -588,7 +636,7 @@ pub fn unmask<E: Env>(env: &E, port: Port) -> Result<(), Errno> {
 }
 
 /// `evtchn_set_priority()`: `EINVAL` invalid port; the ABI's errors (2L: `ENOSYS`).
-pub fn set_priority<E: Env>(env: &E, port: Port, prio: u32) -> Result<(), Errno> {
+pub fn set_priority<E: Env<Dom: EventAbi>>(env: &E, port: Port, prio: u32) -> Result<(), Errno> {
     let d = env.current();
     let c = d.chan(port).ok_or(Errno::EINVAL)?;
     let _g = c.read();
@@ -596,7 +644,7 @@ pub fn set_priority<E: Env>(env: &E, port: Port, prio: u32) -> Result<(), Errno>
 }
 
 /// `has_active_evtchns()`.
-fn has_active<D: Domain>(d: D) -> bool {
+fn has_active<D: Counters>(d: D) -> bool {
     let xen = d.xen_count();
     core::sync::atomic::fence(core::sync::atomic::Ordering::Acquire);
     d.active() > xen
@@ -609,10 +657,14 @@ pub enum Progress {
     Preempted,
 }
 
-/// `evtchn_reset()`, including the switch back to 2L ([`Domain::reset_abi`]). Errors: `EINVAL` resetting another
-/// domain that its controller has not paused; `EBUSY` a reset already in progress; `EAGAIN`
-/// ports were opened concurrently.
-pub fn reset<E: Env>(env: &E, d: E::Dom, resuming: bool) -> Result<Progress, Errno> {
+/// `evtchn_reset()`, including the switch back to 2L ([`EventAbi::reset_abi`]). Errors:
+/// `EINVAL` resetting another domain that its controller has not paused; `EBUSY` a reset
+/// already in progress; `EAGAIN` ports were opened concurrently.
+pub fn reset<E: Env<Dom: EventLocks + Vcpus + Counters + EventAbi + Xsm>>(
+    env: &E,
+    d: E::Dom,
+    resuming: bool,
+) -> Result<Progress, Errno> {
     if d != env.current() && !env.controller_paused(d) {
         return Err(Errno::EINVAL);
     }
@@ -648,7 +700,12 @@ pub fn reset<E: Env>(env: &E, d: E::Dom, resuming: bool) -> Result<Progress, Err
 
 /// `evtchn_destroy()`'s loop: close every port from the top, preemptibly (XSA-344).
 /// `from`: the port count to start below. Returns where to resume when preempted.
-pub fn destroy_ports<E: Env>(env: &E, d: E::Dom, from: u32, preemptible: bool) -> Result<(), u32> {
+pub fn destroy_ports<E: Env<Dom: EventLocks + Vcpus + Counters + EventAbi + Xsm>>(
+    env: &E,
+    d: E::Dom,
+    from: u32,
+    preemptible: bool,
+) -> Result<(), u32> {
     let mut i = from;
     while i > 1 {
         i -= 1;
@@ -661,7 +718,7 @@ pub fn destroy_ports<E: Env>(env: &E, d: E::Dom, from: u32, preemptible: bool) -
 }
 
 /// `alloc_unbound_xen_event_channel()`: an unbound port of `ld` consumed by Xen.
-pub fn alloc_unbound_xen<E: Env>(
+pub fn alloc_unbound_xen<E: Env<Dom: EventLocks + PortTable + Counters + EventAbi + Xsm>>(
     ld: E::Dom,
     lvcpu: u32,
     remote: DomId,
@@ -685,7 +742,7 @@ pub fn alloc_unbound_xen<E: Env>(
 }
 
 /// `notify_via_xen_event_channel()`: Xen signals the remote end of its channel `lport`.
-pub fn notify_via_xen<D: Domain>(ld: D, lport: Port) {
+pub fn notify_via_xen<D: EventAbi>(ld: D, lport: Port) {
     let Some(lchn) = ld.chan(lport) else { return };
     let Some(g) = lchn.try_read() else { return };
     if let State::Interdomain { remote: rd, remote_port } = lchn.state()
